@@ -1,0 +1,30 @@
+// Logging: spdlog to stderr with the rank on every line. The log sink is the
+// only global in llmsrec (STYLE.md). stdout is reserved for --json output.
+//
+//   core::init_logging({.rank = 0, .level = "info"});
+//   LOG_INFO("read {} interactions from {}", n, path);
+#pragma once
+
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace llmsrec::core {
+
+struct LogOptions {
+  int rank = 0;                // printed on every line
+  std::string level = "info";  // trace|debug|info|warn|error
+};
+
+void init_logging(const LogOptions& options);
+// Change the rank shown on each line (once MPI has told us).
+void set_log_rank(int rank);
+int log_rank();
+
+}  // namespace llmsrec::core
+
+#define LOG_TRACE(...) SPDLOG_TRACE(__VA_ARGS__)
+#define LOG_DEBUG(...) ::spdlog::debug(__VA_ARGS__)
+#define LOG_INFO(...) ::spdlog::info(__VA_ARGS__)
+#define LOG_WARN(...) ::spdlog::warn(__VA_ARGS__)
+#define LOG_ERROR(...) ::spdlog::error(__VA_ARGS__)

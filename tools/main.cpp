@@ -1,0 +1,93 @@
+// `llmsrec`: parses the command line, runs one subcommand, maps errors to exit codes.
+#include <iostream>
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "tools/command.h"
+
+namespace {
+
+void print_version() {
+  for (const auto& [name, version] : llmsrec::core::version_table()) {
+    std::cout << fmt::format("{:<10} {}\n", name, version);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace llmsrec;
+  core::init_logging({});
+
+  CLI::App app{"llmsrec: distributed training for LLM-based sequential recommendation (LLM-SRec)", "llmsrec"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.footer(
+      "Exit codes: 0 ok, 2 usage/config error, 3 preempted (requeue), 4 communication timeout, 5 data/I-O error.\n"
+      "Run 'llmsrec COMMAND --help' for the options of a command.");
+  app.add_flag_callback("--version", [] { print_version(); throw CLI::Success(); }, "print versions and exit");
+
+  std::map<std::string, CLI::App*> groups;  // parent apps for "teacher train" style names
+  std::unique_ptr<tools::Command> selected;
+  CLI::App* selected_app = nullptr;
+  std::vector<std::pair<CLI::App*, std::unique_ptr<tools::Command>>> commands;
+  for (const auto& info : tools::command_registry()) {
+    CLI::App* parent = &app;
+    std::string leaf = info.name;
+    if (auto space = info.name.find(' '); space != std::string::npos) {
+      std::string group = info.name.substr(0, space);
+      leaf = info.name.substr(space + 1);
+      auto& g = groups[group];
+      if (!g) {
+        g = app.add_subcommand(group, fmt::format("{} commands (see 'llmsrec {} --help')", group, group));
+        g->require_subcommand(1);
+      }
+      parent = g;
+    }
+    CLI::App* sub = parent->add_subcommand(leaf, info.help);
+    auto cmd = info.make();
+    cmd->add_options(*sub);
+    sub->add_flag("--json", cmd->common.json, "print exactly one JSON object with the summary on stdout");
+    commands.emplace_back(sub, std::move(cmd));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  for (auto& [sub, cmd] : commands) {
+    if (sub->parsed()) {
+      selected_app = sub;
+      selected = std::move(cmd);
+    }
+  }
+  if (!selected) {
+    std::cerr << app.help();
+    return kExitUsage;
+  }
+
+  const bool json = selected->common.json;
+  try {
+    nlohmann::json summary = selected->run();
+    if (json) std::cout << summary.dump() << std::endl;
+    else selected->print_human(summary);
+    return kExitOk;
+  } catch (const Error& e) {
+    LOG_ERROR("{}", e.what());
+    if (json) std::cout << nlohmann::json{{"error", e.what()}, {"exit_code", e.exit_code()}}.dump() << std::endl;
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    LOG_ERROR("internal error: {}", e.what());
+    if (json) std::cout << nlohmann::json{{"error", e.what()}, {"exit_code", kExitFailure}}.dump() << std::endl;
+    return kExitFailure;
+  }
+  (void)selected_app;
+}
