@@ -13,6 +13,7 @@
 #include "data/readers.h"
 #include "data/sequences.h"
 #include "data/split.h"
+#include "data/synthetic.h"
 
 namespace llmsrec::data {
 
@@ -105,6 +106,7 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
 
 RawInteractions read_raw(const DataConfig& cfg, uint64_t seed) {
   if (cfg.format == "tsv") return read_tsv(cfg);
+  if (cfg.format == "synthetic") return generate_synthetic(cfg.synthetic, seed);
   throw ConfigError(fmt::format("config key 'data.format': unknown format '{}'", cfg.format));
 }
 
