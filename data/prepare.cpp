@@ -106,6 +106,9 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
 
 RawInteractions read_raw(const DataConfig& cfg, uint64_t seed) {
   if (cfg.format == "tsv") return read_tsv(cfg);
+  if (cfg.format == "amazon2023_jsonl") return read_amazon2023_jsonl(cfg);
+  if (cfg.format == "amazon2023_csv") return read_amazon2023_csv(cfg);
+  if (cfg.format == "movielens") return read_movielens(cfg);
   if (cfg.format == "synthetic") return generate_synthetic(cfg.synthetic, seed);
   throw ConfigError(fmt::format("config key 'data.format': unknown format '{}'", cfg.format));
 }
