@@ -111,3 +111,22 @@ TEST(DataReaders, MovieLens1mDatConvertsLatin1) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DataIds, NumericOneToNKeepsRawIdsOtherwiseFirstAppearance) {
+  using namespace llmsrec::data;
+  RawInteractions raw;
+  auto add = [&](const char* u, const char* i, int64_t ts) {
+    raw.rows.push_back({raw.users.intern(u), raw.items.intern(i), ts, 0});
+  };
+  add("1", "3", 0), add("1", "1", 1), add("2", "2", 0);
+  Dataset ds = llmsrec::data::testing::build(raw, llmsrec::data::testing::config_for("tsv", ""));
+  EXPECT_EQ(ds.item_raw_ids, (std::vector<std::string>{"", "1", "2", "3"}));
+  EXPECT_EQ(ds.items, (std::vector<int32_t>{3, 1, 2}));
+  add("2", "07", 1);  // not canonical 1..I: first appearance
+  ds = llmsrec::data::testing::build(raw, llmsrec::data::testing::config_for("tsv", ""));
+  EXPECT_EQ(ds.item_raw_ids, (std::vector<std::string>{"", "3", "1", "2", "07"}));
+}
+
+}  // namespace
