@@ -85,17 +85,16 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
   TimeInterpretation time = interpret_timestamps(raw, cfg.timestamps);
   stats.time_reason = time.reason;
 
-  progress.start("sort+dedupe", 0);
   Sequences seq = build_sequences(raw);
-  progress.finish();
   stats.duplicates = seq.duplicates;
+  LOG_INFO("sorted {} users' sequences, dropped {} duplicate (user, item) pairs", seq.num_users(), seq.duplicates);
 
   if (cfg.k_core > 1) {
-    progress.start("k-core", 0);
     KCoreStats kc;
     auto keep = k_core_mask(seq.offsets, seq.items, raw.items.size(), cfg.k_core, &kc);
     seq = filter_sequences(seq, keep);
-    progress.finish();
+    LOG_INFO("{}-core: {} rounds removed {} users, {} items, {} interactions", cfg.k_core, kc.rounds,
+             kc.removed_users, kc.removed_items, kc.removed_interactions);
     stats.k_core_rounds = kc.rounds;
     stats.k_core_removed_users = kc.removed_users;
     stats.k_core_removed_items = kc.removed_items;
