@@ -23,7 +23,7 @@ EvalCandidates sample_eval_candidates(const Dataset& ds, EvalSplit split, int64_
     if (available < num_negatives) {
       throw DataError(fmt::format(
           "cannot sample {} {} negatives for user '{}': only {} of {} items were never interacted with (lower "
-          "data.eval_negatives, or raise data.k_core to drop near-complete users)",
+          "data.eval_negatives: the catalogue is too small for it)",
           num_negatives, split == EvalSplit::kValid ? "valid" : "test", ds.user_raw_ids[u], available, num_items));
     }
     core::Rng rng(core::stream_seed(seed, core::Stream::kEvalNegatives, static_cast<uint64_t>(split),

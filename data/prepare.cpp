@@ -1,5 +1,6 @@
 #include "data/prepare.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -13,6 +14,8 @@
 #include "data/readers.h"
 #include "data/sequences.h"
 #include "data/split.h"
+#include "data/synthetic.h"
+#include "data/text.h"
 
 namespace llmsrec::data {
 
@@ -20,28 +23,52 @@ namespace {
 
 constexpr const char* kEmptyTitle = "Empty title";
 
-// Final ids: users in order of first appearance (dropping emptied ones); items
-// in order of first appearance walking those users' sequences. For sources
-// whose ids were assigned that way (SASRec's Video) item id == raw id.
+// Item ids: when the kept raw item ids are exactly the integers 1..I (as in
+// SASRec's preprocessed files) they are used unchanged, so results map back
+// trivially; otherwise items are numbered in order of first appearance walking
+// the users' sequences. Returns raw item index -> id (0 = not kept).
+std::vector<int32_t> item_ids(const RawInteractions& raw, const Sequences& seq) {
+  std::vector<int32_t> id(static_cast<size_t>(raw.items.size()), 0);
+  int32_t next = 0;
+  for (int32_t r : seq.items) {
+    if (id[r] == 0) id[r] = ++next;
+  }
+  std::vector<int32_t> numeric(id.size(), 0);
+  std::vector<uint8_t> taken(static_cast<size_t>(next) + 1, 0);
+  for (int32_t r = 0; r < raw.items.size(); ++r) {
+    if (id[r] == 0) continue;
+    int64_t v = 0;
+    if (!parse_int64(raw.items.name(r), v) || v < 1 || v > next || taken[v] ||
+        std::to_string(v) != raw.items.name(r)) {
+      return id;  // not 1..I written canonically: first appearance
+    }
+    taken[v] = 1;
+    numeric[r] = static_cast<int32_t>(v);
+  }
+  return numeric;
+}
+
+// Users keep their order of first appearance (emptied ones are dropped).
 void assign_ids(const RawInteractions& raw, const Sequences& seq, TimeInterpretation time, Dataset& ds) {
-  std::vector<int32_t> item_id(static_cast<size_t>(raw.items.size()), 0);
-  ds.item_raw_ids = {""};
-  ds.item_titles = {""};
+  const std::vector<int32_t> item_id = item_ids(raw, seq);
+  int32_t num_items = 0;
+  for (int32_t v : item_id) num_items = std::max(num_items, v);
+  ds.item_raw_ids.assign(static_cast<size_t>(num_items) + 1, "");
+  ds.item_titles.assign(static_cast<size_t>(num_items) + 1, "");
+  for (int32_t r = 0; r < raw.items.size(); ++r) {
+    if (item_id[r] == 0) continue;
+    ds.item_raw_ids[item_id[r]] = raw.items.name(r);
+    const std::string& t = raw.title(r);
+    if (t.empty()) ++ds.empty_titles;
+    ds.item_titles[item_id[r]] = t.empty() ? kEmptyTitle : t;
+  }
   ds.offsets = {0};
   for (int64_t u = 0; u < seq.num_users(); ++u) {
     const int64_t b = seq.offsets[u], e = seq.offsets[u + 1];
     if (b == e) continue;
     ds.user_raw_ids.push_back(raw.users.name(static_cast<int32_t>(u)));
     for (int64_t k = b; k < e; ++k) {
-      int32_t r = seq.items[k];
-      if (item_id[r] == 0) {
-        item_id[r] = static_cast<int32_t>(ds.item_raw_ids.size());
-        ds.item_raw_ids.push_back(raw.items.name(r));
-        const std::string& t = raw.title(r);
-        if (t.empty()) ++ds.empty_titles;
-        ds.item_titles.push_back(t.empty() ? kEmptyTitle : t);
-      }
-      ds.items.push_back(item_id[r]);
+      ds.items.push_back(item_id[seq.items[k]]);
       ds.timestamps.push_back(time.kind == TimeKind::kOrderIndex ? k - b : seq.timestamps[k] / time.divisor);
     }
     ds.offsets.push_back(static_cast<int64_t>(ds.items.size()));
@@ -58,17 +85,16 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
   TimeInterpretation time = interpret_timestamps(raw, cfg.timestamps);
   stats.time_reason = time.reason;
 
-  progress.start("sort+dedupe", 0);
   Sequences seq = build_sequences(raw);
-  progress.finish();
   stats.duplicates = seq.duplicates;
+  LOG_INFO("sorted {} users' sequences, dropped {} duplicate (user, item) pairs", seq.num_users(), seq.duplicates);
 
   if (cfg.k_core > 1) {
-    progress.start("k-core", 0);
     KCoreStats kc;
     auto keep = k_core_mask(seq.offsets, seq.items, raw.items.size(), cfg.k_core, &kc);
     seq = filter_sequences(seq, keep);
-    progress.finish();
+    LOG_INFO("{}-core: {} rounds removed {} users, {} items, {} interactions", cfg.k_core, kc.rounds,
+             kc.removed_users, kc.removed_items, kc.removed_interactions);
     stats.k_core_rounds = kc.rounds;
     stats.k_core_removed_users = kc.removed_users;
     stats.k_core_removed_items = kc.removed_items;
@@ -105,6 +131,10 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
 
 RawInteractions read_raw(const DataConfig& cfg, uint64_t seed) {
   if (cfg.format == "tsv") return read_tsv(cfg);
+  if (cfg.format == "amazon2023_jsonl") return read_amazon2023_jsonl(cfg);
+  if (cfg.format == "amazon2023_csv") return read_amazon2023_csv(cfg);
+  if (cfg.format == "movielens") return read_movielens(cfg);
+  if (cfg.format == "synthetic") return generate_synthetic(cfg.synthetic, seed);
   throw ConfigError(fmt::format("config key 'data.format': unknown format '{}'", cfg.format));
 }
 
