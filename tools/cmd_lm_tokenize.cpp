@@ -5,11 +5,29 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "models/llama/byte_level.h"
 #include "models/llama/tokenizer.h"
 #include "models/llama/tokenizer_file.h"
 #include "tools/command.h"
 
 namespace {
+
+// JSON strings must be UTF-8: invalid bytes become U+FFFD (flagged in the summary).
+std::string printable_utf8(const std::string& s, bool& lossy) {
+  namespace llama = llmsrec::models::llama;
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t len = llama::utf8_char_len(s, i);
+    if (len == 1 && static_cast<unsigned char>(s[i]) >= 0x80) {
+      out += "\xEF\xBF\xBD";
+      lossy = true;
+    } else {
+      out.append(s, i, len);
+    }
+    i += len;
+  }
+  return out;
+}
 
 class LmTokenizeCommand : public llmsrec::tools::Command {
  public:
@@ -30,13 +48,19 @@ class LmTokenizeCommand : public llmsrec::tools::Command {
     auto tok = llama::load_tokenizer(dir_);
     nlohmann::json out = {{"vocab_size", tok->vocab_size()}, {"bos_id", tok->bos_id()}, {"eos_id", tok->eos_id()}};
     if (!ids_.empty()) {
-      out["text"] = tok->decode(ids_);
+      bool lossy = false;
+      out["text"] = printable_utf8(tok->decode(ids_), lossy);
+      if (lossy) out["text_invalid_utf8"] = true;
       return out;
     }
     if (!text_file_.empty()) text_ = llama::read_tokenizer_file(text_file_);
     std::vector<int32_t> ids = tok->encode(text_, bos_);
     out["ids"] = ids;
-    if (decode_) out["decoded"] = tok->decode(ids);
+    if (decode_) {
+      bool lossy = false;
+      out["decoded"] = printable_utf8(tok->decode(ids), lossy);
+      if (lossy) out["decoded_invalid_utf8"] = true;
+    }
     return out;
   }
 

@@ -31,7 +31,12 @@ size_t utf8_char_len(std::string_view s, size_t i) {
   for (size_t k = 1; k < len; ++k) {
     if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 1;
   }
-  return len;
+  // Overlong forms, surrogates and code points past U+10FFFF are invalid too.
+  const uint32_t cp = utf8_decode_at(s, i, len);
+  const bool valid = len == 2   ? cp >= 0x80
+                     : len == 3 ? cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF)
+                                : cp >= 0x10000 && cp <= 0x10FFFF;
+  return valid ? len : 1;
 }
 
 uint32_t utf8_decode_at(std::string_view s, size_t i, size_t len) {

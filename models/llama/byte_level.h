@@ -31,7 +31,7 @@ struct ByteLevelTable {
 const ByteLevelTable& byte_level_table();
 
 // Length of the UTF-8 character starting at s[i]: 1..4 for a well-formed
-// sequence, 1 for an invalid or truncated one (so callers always advance).
+// sequence, 1 for an invalid, overlong, surrogate or truncated one (callers always advance).
 size_t utf8_char_len(std::string_view s, size_t i);
 
 // Decodes the character at s[i] (length from utf8_char_len); invalid -> the byte value.
