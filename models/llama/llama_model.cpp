@@ -184,6 +184,18 @@ at::Tensor LlamaModel::embed_tokens(const at::Tensor& ids) const {
 
 at::Tensor LlamaModel::logits(const at::Tensor& hidden) const { return at::linear(hidden, impl_->lm_head); }
 
+std::vector<at::Tensor> LlamaModel::weights() const {
+  const Impl& m = *impl_;
+  std::vector<at::Tensor> out{m.embed, m.final_norm};
+  if (!m.cfg.tie_word_embeddings) out.push_back(m.lm_head);
+  for (const Layer& w : m.layers) {
+    for (const at::Tensor* t : {&w.attn_norm, &w.wqkv, &w.bqkv, &w.wo, &w.mlp_norm, &w.w_gate_up, &w.w_down}) {
+      if (t->defined()) out.push_back(*t);
+    }
+  }
+  return out;
+}
+
 ForwardResult LlamaModel::forward(const at::Tensor& inputs_embeds, const std::vector<int64_t>& offsets,
                                   const ForwardRequest& request) const {
   const Impl& m = *impl_;

@@ -85,6 +85,9 @@ class LlamaModel {
   // lm_head on final-norm hidden states [..., D] -> [..., vocab].
   at::Tensor logits(const at::Tensor& hidden) const;
 
+  // Every weight tensor (frozen: requires_grad is false), for checks and hashes.
+  std::vector<at::Tensor> weights() const;
+
   struct Impl;
 
  private:
