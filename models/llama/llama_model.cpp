@@ -1,0 +1,279 @@
+#include "models/llama/llama_model.h"
+
+#include <set>
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <fmt/format.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "checkpoint/safetensors.h"
+#include "core/error.h"
+#include "models/llama/llama_ops.h"
+#include "models/llama/llm_config.h"
+#include "models/llama/tensor_names.h"
+
+namespace llmsrec::models::llama {
+
+namespace {
+
+// Weights of one decoder layer; q/k/v and gate/up are fused into one matrix
+// each so a layer runs 4 GEMMs instead of 7.
+struct Layer {
+  at::Tensor attn_norm, wqkv, bqkv, wo, mlp_norm, w_gate_up, w_down;
+};
+
+at::ScalarType reduction_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
+
+}  // namespace
+
+struct LlamaModel::Impl {
+  LlamaConfig cfg;
+  LlamaOptions opts;
+  std::vector<double> inv_freq;
+  at::Tensor embed, final_norm, lm_head;  // lm_head aliases embed when tied
+  std::vector<Layer> layers;
+
+  // One decoder layer on packed rows x [T, D].
+  at::Tensor layer_forward(const at::Tensor& x, const Layer& w, const SequenceLayout& layout, const at::Tensor& cos,
+                           const at::Tensor& sin) const {
+    const int64_t T = x.size(0), H = cfg.num_attention_heads, KV = cfg.num_key_value_heads, hd = cfg.head_dim;
+    at::Tensor h = rms_norm(x, w.attn_norm, cfg.rms_norm_eps);
+    at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
+    at::Tensor q = qkv.narrow(1, 0, H * hd).view({T, H, hd});
+    at::Tensor k = qkv.narrow(1, H * hd, KV * hd).view({T, KV, hd});
+    at::Tensor v = qkv.narrow(1, (H + KV) * hd, KV * hd).view({T, KV, hd});
+    q = apply_rope(q, cos, sin);
+    k = apply_rope(k, cos, sin);
+    at::Tensor out = x + at::linear(attention(q, k, v, layout), w.wo);
+    h = rms_norm(out, w.mlp_norm, cfg.rms_norm_eps);
+    at::Tensor gu = at::linear(h, w.w_gate_up);
+    const int64_t I = cfg.intermediate_size;
+    at::Tensor act = at::silu(gu.narrow(1, 0, I)) * gu.narrow(1, I, I);
+    return out + at::linear(act, w.w_down);
+  }
+};
+
+namespace {
+
+// Activation checkpointing: the forward keeps only the layer input; the
+// backward re-runs the layer with autograd on and differentiates it. The
+// layout tensors travel in saved_data so they outlive the caller's locals.
+struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const LlamaModel::Impl* impl,
+                            int64_t layer, const SequenceLayout& layout, const at::Tensor& cos, const at::Tensor& sin) {
+    ctx->save_for_backward({x});
+    ctx->saved_data["impl"] = reinterpret_cast<int64_t>(impl);
+    ctx->saved_data["layer"] = layer;
+    ctx->saved_data["offsets"] = layout.offsets;
+    ctx->saved_data["cos"] = cos;
+    ctx->saved_data["sin"] = sin;
+    return impl->layer_forward(x, impl->layers[layer], layout, cos, sin);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto* impl = reinterpret_cast<const LlamaModel::Impl*>(ctx->saved_data["impl"].toInt());
+    const int64_t layer = ctx->saved_data["layer"].toInt();
+    const SequenceLayout layout = SequenceLayout::from_offsets(ctx->saved_data["offsets"].toIntVector(),
+                                                               reduction_dtype(impl->opts.dtype));
+    at::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+    at::Tensor y;
+    {
+      at::AutoGradMode enable(true);
+      y = impl->layer_forward(x, impl->layers[layer], layout, ctx->saved_data["cos"].toTensor(),
+                              ctx->saved_data["sin"].toTensor());
+    }
+    auto grads = torch::autograd::grad({y}, {x}, {grad_out[0]});
+    return {grads[0], at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+std::string shape_str(at::IntArrayRef s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+}  // namespace
+
+at::ScalarType parse_compute_dtype(const std::string& name) {
+  if (name == "fp32" || name == "float32") return at::kFloat;
+  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  if (name == "fp64" || name == "float64") return at::kDouble;
+  throw ConfigError(fmt::format("unknown compute dtype '{}' (expected fp32, bf16 or fp64)", name));
+}
+
+LlamaOptions llama_options(const LlmConfig& cfg) {
+  LlamaOptions o;
+  o.dtype = parse_compute_dtype(cfg.dtype);
+  o.activation_checkpointing = cfg.activation_checkpointing;
+  return o;
+}
+
+LlamaModel LlamaModel::load(const std::string& dir, const LlamaOptions& options) {
+  const LlamaConfig cfg = load_llama_config(dir);
+  const auto weights = checkpoint::SafetensorsReader::open(dir);
+  return LlamaModel(cfg, weights, options);
+}
+
+LlamaModel::LlamaModel(const LlamaConfig& cfg, const checkpoint::SafetensorsReader& weights,
+                       const LlamaOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  at::AutoGradMode no_grad(false);
+  Impl& m = *impl_;
+  m.cfg = cfg;
+  m.opts = options;
+  m.inv_freq = rope_inv_freq(cfg);
+  if (options.dtype != at::kFloat && options.dtype != at::kBFloat16 && options.dtype != at::kDouble) {
+    throw ConfigError(fmt::format("unsupported compute dtype {}", c10::toString(options.dtype)));
+  }
+
+  // Every tensor the config implies must be present with its exact shape, and
+  // nothing else may be there (a stray tensor means config and weights disagree).
+  const auto specs = llama_tensor_specs(cfg);
+  std::set<std::string> expected;
+  for (const auto& s : specs) expected.insert(s.name);
+  for (const auto& name : weights.names()) {
+    const bool tied_head = cfg.tie_word_embeddings && name == kLmHeadName;
+    if (!expected.count(name) && !is_ignorable_tensor(name) && !tied_head) {
+      throw DataError(fmt::format("safetensors '{}': unexpected tensor '{}' for a {} with {} layers (config and "
+                                  "weights disagree?)", weights.get(name).file, name, cfg.architecture,
+                                  cfg.num_hidden_layers));
+    }
+  }
+  auto read = [&](const std::string& name, const std::vector<int64_t>& shape) {
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(at::kFloat));
+    weights.read_f32(name, shape, t.data_ptr<float>());
+    return t.to(options.dtype).contiguous();
+  };
+  auto read_layer = [&](int64_t l, LayerTensor t) { return read(layer_tensor_name(l, t), layer_tensor_shape(cfg, t)); };
+
+  m.embed = read(kEmbedTokensName, {cfg.vocab_size, cfg.hidden_size});
+  m.final_norm = read(kFinalNormName, {cfg.hidden_size});
+  m.lm_head = cfg.tie_word_embeddings ? m.embed : read(kLmHeadName, {cfg.vocab_size, cfg.hidden_size});
+  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) {
+    Layer w;
+    w.attn_norm = read_layer(l, LayerTensor::kAttnNorm);
+    w.wqkv = at::cat({read_layer(l, LayerTensor::kQ), read_layer(l, LayerTensor::kK), read_layer(l, LayerTensor::kV)}, 0);
+    if (cfg.attention_bias) {
+      w.bqkv = at::cat({read_layer(l, LayerTensor::kQBias), read_layer(l, LayerTensor::kKBias),
+                        read_layer(l, LayerTensor::kVBias)}, 0);
+    }
+    w.wo = read_layer(l, LayerTensor::kO);
+    w.mlp_norm = read_layer(l, LayerTensor::kMlpNorm);
+    w.w_gate_up = at::cat({read_layer(l, LayerTensor::kGate), read_layer(l, LayerTensor::kUp)}, 0);
+    w.w_down = read_layer(l, LayerTensor::kDown);
+    m.layers.push_back(std::move(w));
+  }
+}
+
+LlamaModel::~LlamaModel() = default;
+LlamaModel::LlamaModel(LlamaModel&&) noexcept = default;
+LlamaModel& LlamaModel::operator=(LlamaModel&&) noexcept = default;
+
+const LlamaConfig& LlamaModel::config() const { return impl_->cfg; }
+at::ScalarType LlamaModel::dtype() const { return impl_->opts.dtype; }
+
+at::Tensor LlamaModel::embed_tokens(const at::Tensor& ids) const {
+  if (ids.numel() > 0) {
+    const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+    if (lo < 0 || hi >= impl_->cfg.vocab_size) {
+      throw ShapeError(fmt::format("token id {} outside the vocabulary [0, {})", lo < 0 ? lo : hi,
+                                   impl_->cfg.vocab_size));
+    }
+  }
+  return at::embedding(impl_->embed, ids.to(at::kLong));
+}
+
+at::Tensor LlamaModel::logits(const at::Tensor& hidden) const { return at::linear(hidden, impl_->lm_head); }
+
+std::vector<at::Tensor> LlamaModel::weights() const {
+  const Impl& m = *impl_;
+  std::vector<at::Tensor> out{m.embed, m.final_norm};
+  if (!m.cfg.tie_word_embeddings) out.push_back(m.lm_head);
+  for (const Layer& w : m.layers) {
+    for (const at::Tensor* t : {&w.attn_norm, &w.wqkv, &w.bqkv, &w.wo, &w.mlp_norm, &w.w_gate_up, &w.w_down}) {
+      if (t->defined()) out.push_back(*t);
+    }
+  }
+  return out;
+}
+
+ForwardResult LlamaModel::forward(const at::Tensor& inputs_embeds, const std::vector<int64_t>& offsets,
+                                  const ForwardRequest& request) const {
+  const Impl& m = *impl_;
+  if (inputs_embeds.dim() != 2 || inputs_embeds.size(1) != m.cfg.hidden_size) {
+    throw ShapeError(fmt::format("inputs_embeds: expected [T, {}], found {}", m.cfg.hidden_size,
+                                 shape_str(inputs_embeds.sizes())));
+  }
+  if (inputs_embeds.scalar_type() != m.opts.dtype) {
+    throw ShapeError(fmt::format("inputs_embeds: dtype {} differs from the model's compute dtype {}",
+                                 c10::toString(inputs_embeds.scalar_type()), c10::toString(m.opts.dtype)));
+  }
+  const SequenceLayout layout = SequenceLayout::from_offsets(offsets, reduction_dtype(m.opts.dtype));
+  if (layout.tokens() != inputs_embeds.size(0)) {
+    throw ShapeError(fmt::format("inputs_embeds has {} rows but the sequence offsets cover {}", inputs_embeds.size(0),
+                                 layout.tokens()));
+  }
+  const auto [cos, sin] = rope_cos_sin(layout.positions, m.inv_freq, m.opts.dtype);
+  const bool checkpoint = m.opts.activation_checkpointing && at::GradMode::is_enabled() && inputs_embeds.requires_grad();
+  at::Tensor x = inputs_embeds.contiguous();
+  for (int64_t l = 0; l < static_cast<int64_t>(m.layers.size()); ++l) {
+    x = checkpoint ? CheckpointedLayer::apply(x, &m, l, layout, cos, sin)
+                   : m.layer_forward(x, m.layers[l], layout, cos, sin);
+  }
+  if (!request.rows.empty()) {
+    for (int64_t r : request.rows) {
+      if (r < 0 || r >= layout.tokens()) {
+        throw ShapeError(fmt::format("requested row {} outside the batch of {} rows", r, layout.tokens()));
+      }
+    }
+    at::Tensor idx = at::tensor(request.rows, at::TensorOptions().dtype(at::kLong));
+    x = x.index_select(0, idx);
+  }
+  ForwardResult out;
+  out.hidden = rms_norm(x, m.final_norm, m.cfg.rms_norm_eps);
+  if (request.logits) out.logits = logits(out.hidden);
+  return out;
+}
+
+ForwardResult LlamaModel::forward_padded(const at::Tensor& inputs_embeds, const std::vector<int64_t>& lengths,
+                                         const ForwardRequest& request) const {
+  if (inputs_embeds.dim() != 3 || inputs_embeds.size(0) != static_cast<int64_t>(lengths.size())) {
+    throw ShapeError(fmt::format("inputs_embeds: expected [B={}, S, D], found {}", lengths.size(),
+                                 shape_str(inputs_embeds.sizes())));
+  }
+  const int64_t B = inputs_embeds.size(0), S = inputs_embeds.size(1);
+  std::vector<int64_t> offsets{0}, grid_rows;  // grid cell of every packed row
+  std::vector<int64_t> packed_of_cell(B * S, -1);
+  for (int64_t b = 0; b < B; ++b) {
+    if (lengths[b] < 1 || lengths[b] > S) {
+      throw ShapeError(fmt::format("sequence {}: length {} outside [1, {}]", b, lengths[b], S));
+    }
+    for (int64_t t = 0; t < lengths[b]; ++t) {
+      packed_of_cell[b * S + t] = static_cast<int64_t>(grid_rows.size());
+      grid_rows.push_back(b * S + t);
+    }
+    offsets.push_back(static_cast<int64_t>(grid_rows.size()));
+  }
+  const auto i64 = at::TensorOptions().dtype(at::kLong);
+  at::Tensor packed = inputs_embeds.reshape({B * S, -1}).index_select(0, at::tensor(grid_rows, i64));
+  ForwardRequest req = request;
+  if (!request.rows.empty()) {
+    for (size_t i = 0; i < request.rows.size(); ++i) {
+      const int64_t cell = request.rows[i];
+      if (cell < 0 || cell >= B * S || packed_of_cell[cell] < 0) {
+        throw ShapeError(fmt::format("requested grid cell {} is padding or outside the [{}, {}] batch", cell, B, S));
+      }
+      req.rows[i] = packed_of_cell[cell];
+    }
+    return forward(packed, offsets, req);
+  }
+  ForwardResult r = forward(packed, offsets, req);
+  at::Tensor idx = at::tensor(grid_rows, i64);
+  auto scatter = [&](const at::Tensor& t) {
+    return at::zeros({B * S, t.size(1)}, t.options()).index_copy(0, idx, t).view({B, S, t.size(1)});
+  };
+  r.hidden = scatter(r.hidden);
+  if (r.logits.defined()) r.logits = scatter(r.logits);
+  return r;
+}
+
+}  // namespace llmsrec::models::llama

@@ -1,0 +1,126 @@
+#include "models/llama/llama_ops.h"
+
+#include <cmath>
+#include <limits>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace llmsrec::models::llama {
+
+namespace {
+
+at::ScalarType reduction_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
+
+}  // namespace
+
+SequenceLayout SequenceLayout::from_offsets(std::vector<int64_t> offsets, at::ScalarType mask_dtype) {
+  if (offsets.size() < 2 || offsets[0] != 0) {
+    throw ShapeError(fmt::format("sequence offsets must start at 0 and hold at least one sequence, found [{}]",
+                                 fmt::join(offsets, ", ")));
+  }
+  SequenceLayout l;
+  l.batch = static_cast<int64_t>(offsets.size()) - 1;
+  for (int64_t b = 0; b < l.batch; ++b) {
+    const int64_t len = offsets[b + 1] - offsets[b];
+    if (len <= 0) throw ShapeError(fmt::format("sequence {} has length {}; every sequence needs >= 1 token", b, len));
+    l.max_len = std::max(l.max_len, len);
+  }
+  l.offsets = std::move(offsets);
+  const int64_t T = l.tokens(), B = l.batch, S = l.max_len;
+  const auto i64 = at::TensorOptions().dtype(at::kLong);
+  l.positions = at::empty({T}, i64);
+  auto* pos = l.positions.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t r = l.offsets[b]; r < l.offsets[b + 1]; ++r) pos[r] = r - l.offsets[b];
+  }
+  const float neg_inf = -std::numeric_limits<float>::infinity();
+  if (B == 1) {
+    l.mask = at::full({S, S}, neg_inf, at::TensorOptions().dtype(mask_dtype)).triu(1);
+    return l;
+  }
+  l.pad_index = at::empty({B * S}, i64);
+  l.valid_index = at::empty({T}, i64);
+  auto* pad = l.pad_index.data_ptr<int64_t>();
+  auto* valid = l.valid_index.data_ptr<int64_t>();
+  at::Tensor mask = at::zeros({B, 1, 1, S, S}, at::TensorOptions().dtype(at::kFloat));
+  float* m = mask.data_ptr<float>();
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t start = l.offsets[b], len = l.offsets[b + 1] - start;
+    for (int64_t t = 0; t < S; ++t) {
+      pad[b * S + t] = t < len ? start + t : start;
+      if (t < len) valid[start + t] = b * S + t;
+      float* row = m + (b * S + t) * S;
+      // Query t sees keys 0..min(t, len-1); padding keys are never visible.
+      for (int64_t k = 0; k < S; ++k) {
+        if (k > t || k >= len) row[k] = neg_inf;
+      }
+    }
+  }
+  l.mask = mask.to(mask_dtype);
+  return l;
+}
+
+SequenceLayout SequenceLayout::from_lengths(const std::vector<int64_t>& lengths, at::ScalarType mask_dtype) {
+  std::vector<int64_t> offsets{0};
+  for (int64_t n : lengths) offsets.push_back(offsets.back() + n);
+  return from_offsets(std::move(offsets), mask_dtype);
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  const at::Tensor xf = x.to(reduction_dtype(x.scalar_type()));
+  const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& positions, const std::vector<double>& inv_freq,
+                                               at::ScalarType dtype) {
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  at::Tensor inv = at::from_blob(const_cast<double*>(inv_freq.data()), {static_cast<int64_t>(inv_freq.size())}, f64);
+  at::Tensor angles = positions.to(at::kDouble).unsqueeze(1) * inv.unsqueeze(0);  // [T, hd/2]
+  angles = at::cat({angles, angles}, 1);
+  return {angles.cos().to(dtype), angles.sin().to(dtype)};
+}
+
+at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  const int64_t half = x.size(-1) / 2;
+  const at::Tensor x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+  const at::Tensor rotated = at::cat({-x2, x1}, -1);
+  return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+}
+
+at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout) {
+  const int64_t T = q.size(0), H = q.size(1), hd = q.size(2), KV = k.size(1);
+  LLMSREC_ASSERT(H % KV == 0, "query heads must be a multiple of kv heads");
+  LLMSREC_ASSERT(T == layout.tokens(), "attention: rows != layout tokens");
+  const int64_t G = H / KV, B = layout.batch, S = layout.max_len;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+
+  at::Tensor qg = q * scale, kg = k, vg = v;
+  if (B > 1) {  // packed rows -> padded [B*S] grid
+    qg = qg.index_select(0, layout.pad_index);
+    kg = kg.index_select(0, layout.pad_index);
+    vg = vg.index_select(0, layout.pad_index);
+  }
+  // Query heads grouped by their kv head: [B, KV, G*S, hd] against [B, KV, S, hd],
+  // so GQA needs no copy of k and v.
+  qg = qg.view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd});
+  kg = kg.view({B, S, KV, hd}).permute({0, 2, 3, 1});  // [B, KV, hd, S]
+  vg = vg.view({B, S, KV, hd}).permute({0, 2, 1, 3});  // [B, KV, S, hd]
+
+  at::Tensor scores = at::matmul(qg, kg).view({B, KV, G, S, S});
+  const at::ScalarType red = reduction_dtype(q.scalar_type());
+  if (scores.scalar_type() != red) scores = scores.to(red);
+  scores = scores + layout.mask.to(red);
+  at::Tensor probs = at::softmax(scores, -1).to(q.scalar_type()).view({B, KV, G * S, S});
+  at::Tensor out = at::matmul(probs, vg)                // [B, KV, G*S, hd]
+                       .view({B, KV, G, S, hd})
+                       .permute({0, 3, 1, 2, 4})        // [B, S, KV, G, hd]
+                       .reshape({B * S, H * hd});
+  if (B > 1) out = out.index_select(0, layout.valid_index);
+  return out;
+}
+
+}  // namespace llmsrec::models::llama
