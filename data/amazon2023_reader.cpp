@@ -43,22 +43,25 @@ const std::string* string_field(const nlohmann::json& j, const char* key) {
   return s->empty() ? nullptr : s;
 }
 
-bool parse_json_object(const LineReader& in, std::string_view line, BadLines& bad, nlohmann::json& out) {
-  out = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (out.is_discarded() || !out.is_object()) {
-    bad.report(in, fmt::format("expected one JSON object per line (valid UTF-8), found {}", excerpt(line)));
-    return false;
-  }
-  return true;
-}
-
-void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+// Calls fn(object, line) for every non-blank line that is a JSON object; other lines are bad.
+template <typename Fn>
+void for_each_json_object(LineReader& in, BadLines& bad, Fn&& fn) {
   std::string_view line;
   nlohmann::json j;
   while (in.next(line)) {
     if (trim(line).empty()) continue;
-    if (!parse_json_object(in, line, bad, j)) continue;
+    j = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      bad.report(in, fmt::format("expected one JSON object per line (valid UTF-8), found {}", excerpt(line)));
+      continue;
+    }
+    fn(j, line);
+  }
+}
+
+void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw) {
+  LineReader in(path);
+  for_each_json_object(in, bad, [&](const nlohmann::json& j, std::string_view line) {
     const std::string* user = string_field(j, "user_id");
     const std::string* item = string_field(j, "parent_asin");
     auto ts = j.find("timestamp");
@@ -66,10 +69,10 @@ void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw) 
       bad.report(in, fmt::format("expected non-empty strings \"user_id\", \"parent_asin\" and an integer "
                                  "\"timestamp\" (ms), found {}",
                                  excerpt(line)));
-      continue;
+      return;
     }
     raw.rows.push_back({raw.users.intern(*user), raw.items.intern(*item), ts->get<int64_t>(), kSplitNone});
-  }
+  });
   if (in.line_number() == 0) throw DataError(fmt::format("{}: empty file, expected JSON lines of reviews", path));
   raw.sources.push_back(in.source());
 }
@@ -130,21 +133,17 @@ void read_optional_meta(const DataConfig& cfg, RawInteractions& raw) {
 void read_amazon2023_meta(const std::string& path, bool skip_bad_lines, RawInteractions& raw) {
   LineReader in(path);
   BadLines bad(skip_bad_lines);
-  std::string_view line;
-  nlohmann::json j;
-  while (in.next(line)) {
-    if (trim(line).empty()) continue;
-    if (!parse_json_object(in, line, bad, j)) continue;
+  for_each_json_object(in, bad, [&](const nlohmann::json& j, std::string_view line) {
     const std::string* item = string_field(j, "parent_asin");
     if (!item) {
       bad.report(in, fmt::format("expected a non-empty string \"parent_asin\", found {}", excerpt(line)));
-      continue;
+      return;
     }
     int32_t idx = raw.items.find(*item);
-    if (idx < 0) continue;  // meta files cover the whole category
+    if (idx < 0) return;  // meta files cover the whole category
     const std::string* title = string_field(j, "title");
     if (title) raw.set_title(idx, std::string(trim(*title)));
-  }
+  });
   raw.skipped_lines += bad.skipped();
   raw.sources.push_back(in.source());
 }

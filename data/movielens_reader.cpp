@@ -15,6 +15,12 @@ namespace {
 
 bool is_dat(const std::string& path) { return path.size() >= 4 && path.compare(path.size() - 4, 4, ".dat") == 0; }
 
+// ml-1m .dat files separate fields with "::", ml-100k files with `sep`.
+void split_fields(std::string_view line, bool dat, char sep, std::vector<std::string_view>& cols) {
+  if (dat) split(line, std::string_view("::"), cols);
+  else split(line, sep, cols);
+}
+
 void read_ratings(const std::string& path, BadLines& bad, RawInteractions& raw) {
   LineReader in(path);
   const bool dat = is_dat(path);
@@ -23,8 +29,7 @@ void read_ratings(const std::string& path, BadLines& bad, RawInteractions& raw) 
   std::vector<std::string_view> cols;
   while (in.next(line)) {
     if (line.empty()) continue;
-    if (dat) split(line, std::string_view("::"), cols);
-    else split(line, '\t', cols);
+    split_fields(line, dat, '\t', cols);
     if (cols.size() != 4) {
       bad.report(in, fmt::format("expected 4 fields {}, found {}: {}", layout, cols.size(), excerpt(line)));
       continue;
@@ -51,8 +56,7 @@ void read_movies(const std::string& path, BadLines& bad, RawInteractions& raw) {
   std::vector<std::string_view> cols;
   while (in.next(line)) {
     if (line.empty()) continue;
-    if (dat) split(line, std::string_view("::"), cols);
-    else split(line, '|', cols);
+    split_fields(line, dat, '|', cols);
     if (cols.size() < 2 || (dat && cols.size() != 3)) {
       bad.report(in, fmt::format("expected {}, found {} fields: {}",
                                  dat ? "3 fields MovieID::Title::Genres" : "at least 2 fields id|title|...",
