@@ -59,8 +59,8 @@ void for_each_json_object(LineReader& in, BadLines& bad, Fn&& fn) {
   }
 }
 
-void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw, core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   for_each_json_object(in, bad, [&](const nlohmann::json& j, std::string_view line) {
     const std::string* user = string_field(j, "user_id");
     const std::string* item = string_field(j, "parent_asin");
@@ -77,8 +77,9 @@ void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw) 
   raw.sources.push_back(in.source());
 }
 
-void read_split_csv(const std::string& path, uint8_t label, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+void read_split_csv(const std::string& path, uint8_t label, BadLines& bad, RawInteractions& raw,
+                    core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   std::string_view line;
   std::vector<std::string_view> cols;
   std::vector<std::string> storage;
@@ -119,19 +120,20 @@ void read_split_csv(const std::string& path, uint8_t label, BadLines& bad, RawIn
   raw.sources.push_back(in.source());
 }
 
-void read_optional_meta(const DataConfig& cfg, RawInteractions& raw) {
+void read_optional_meta(const DataConfig& cfg, RawInteractions& raw, core::ProgressReporter* progress) {
   std::string meta = pick(cfg, cfg.items_file, is_meta_jsonl, "meta_*.jsonl[.gz] file", "items_file", true);
   if (meta.empty()) {
     LOG_WARN("{}: no meta_*.jsonl[.gz]: every item gets the title 'Empty title'", cfg.path);
     return;
   }
-  read_amazon2023_meta(meta, cfg.skip_bad_lines, raw);
+  read_amazon2023_meta(meta, cfg.skip_bad_lines, raw, progress);
 }
 
 }  // namespace
 
-void read_amazon2023_meta(const std::string& path, bool skip_bad_lines, RawInteractions& raw) {
-  LineReader in(path);
+void read_amazon2023_meta(const std::string& path, bool skip_bad_lines, RawInteractions& raw,
+                          core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   BadLines bad(skip_bad_lines);
   for_each_json_object(in, bad, [&](const nlohmann::json& j, std::string_view line) {
     const std::string* item = string_field(j, "parent_asin");
@@ -148,32 +150,32 @@ void read_amazon2023_meta(const std::string& path, bool skip_bad_lines, RawInter
   raw.sources.push_back(in.source());
 }
 
-RawInteractions read_amazon2023_jsonl(const DataConfig& cfg) {
+RawInteractions read_amazon2023_jsonl(const DataConfig& cfg, core::ProgressReporter* progress) {
   RawInteractions raw;
   raw.time_unit = TimeUnit::kMilliseconds;
   BadLines bad(cfg.skip_bad_lines);
   read_reviews(pick(cfg, cfg.interactions_file, is_review_jsonl, "review *.jsonl[.gz] file (not meta_*)",
                     "interactions_file", false),
-               bad, raw);
+               bad, raw, progress);
   raw.skipped_lines = bad.skipped();
-  read_optional_meta(cfg, raw);
+  read_optional_meta(cfg, raw, progress);
   return raw;
 }
 
-RawInteractions read_amazon2023_csv(const DataConfig& cfg) {
+RawInteractions read_amazon2023_csv(const DataConfig& cfg, core::ProgressReporter* progress) {
   RawInteractions raw;
   raw.time_unit = TimeUnit::kMilliseconds;
   raw.presplit = true;
   BadLines bad(cfg.skip_bad_lines);
   read_split_csv(pick(cfg, cfg.train_file, is_train_csv, "*train.csv[.gz] file", "train_file", false), kSplitTrain,
-                 bad, raw);
+                 bad, raw, progress);
   read_split_csv(pick(cfg, cfg.valid_file, is_valid_csv, "*valid.csv[.gz] file", "valid_file", false), kSplitValid,
-                 bad, raw);
+                 bad, raw, progress);
   read_split_csv(pick(cfg, cfg.test_file, is_test_csv, "*test.csv[.gz] file", "test_file", false), kSplitTest, bad,
-                 raw);
+                 raw, progress);
   if (raw.rows.empty()) throw DataError(fmt::format("{}: the train/valid/test CSV files hold no interactions", cfg.path));
   raw.skipped_lines = bad.skipped();
-  read_optional_meta(cfg, raw);
+  read_optional_meta(cfg, raw, progress);
   return raw;
 }
 

@@ -21,8 +21,8 @@ void split_fields(std::string_view line, bool dat, char sep, std::vector<std::st
   else split(line, sep, cols);
 }
 
-void read_ratings(const std::string& path, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+void read_ratings(const std::string& path, BadLines& bad, RawInteractions& raw, core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   const bool dat = is_dat(path);
   const char* layout = dat ? "UserID::MovieID::Rating::Timestamp" : "user<TAB>item<TAB>rating<TAB>timestamp";
   std::string_view line;
@@ -71,7 +71,7 @@ void read_movies(const std::string& path, BadLines& bad, RawInteractions& raw) {
 
 }  // namespace
 
-RawInteractions read_movielens(const DataConfig& cfg) {
+RawInteractions read_movielens(const DataConfig& cfg, core::ProgressReporter* progress) {
   RawInteractions raw;
   raw.time_unit = TimeUnit::kSeconds;
   BadLines bad(cfg.skip_bad_lines);
@@ -81,7 +81,7 @@ RawInteractions read_movielens(const DataConfig& cfg) {
     ratings = input_file(cfg, "", "u.data", "interactions_file", true).empty() ? "ratings.dat" : "u.data";
   }
   const std::string ratings_path = input_file(cfg, ratings, ratings, "interactions_file");
-  read_ratings(ratings_path, bad, raw);
+  read_ratings(ratings_path, bad, raw, progress);
   std::string movies = cfg.items_file.empty() ? (is_dat(ratings_path) ? "movies.dat" : "u.item") : cfg.items_file;
   read_movies(input_file(cfg, movies, movies, "items_file"), bad, raw);
   raw.skipped_lines = bad.skipped();
