@@ -43,22 +43,25 @@ const std::string* string_field(const nlohmann::json& j, const char* key) {
   return s->empty() ? nullptr : s;
 }
 
-bool parse_json_object(const LineReader& in, std::string_view line, BadLines& bad, nlohmann::json& out) {
-  out = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (out.is_discarded() || !out.is_object()) {
-    bad.report(in, fmt::format("expected one JSON object per line (valid UTF-8), found {}", excerpt(line)));
-    return false;
-  }
-  return true;
-}
-
-void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+// Calls fn(object, line) for every non-blank line that is a JSON object; other lines are bad.
+template <typename Fn>
+void for_each_json_object(LineReader& in, BadLines& bad, Fn&& fn) {
   std::string_view line;
   nlohmann::json j;
   while (in.next(line)) {
     if (trim(line).empty()) continue;
-    if (!parse_json_object(in, line, bad, j)) continue;
+    j = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      bad.report(in, fmt::format("expected one JSON object per line (valid UTF-8), found {}", excerpt(line)));
+      continue;
+    }
+    fn(j, line);
+  }
+}
+
+void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw, core::ProgressReporter* progress) {
+  LineReader in(path, progress);
+  for_each_json_object(in, bad, [&](const nlohmann::json& j, std::string_view line) {
     const std::string* user = string_field(j, "user_id");
     const std::string* item = string_field(j, "parent_asin");
     auto ts = j.find("timestamp");
@@ -66,16 +69,17 @@ void read_reviews(const std::string& path, BadLines& bad, RawInteractions& raw) 
       bad.report(in, fmt::format("expected non-empty strings \"user_id\", \"parent_asin\" and an integer "
                                  "\"timestamp\" (ms), found {}",
                                  excerpt(line)));
-      continue;
+      return;
     }
     raw.rows.push_back({raw.users.intern(*user), raw.items.intern(*item), ts->get<int64_t>(), kSplitNone});
-  }
+  });
   if (in.line_number() == 0) throw DataError(fmt::format("{}: empty file, expected JSON lines of reviews", path));
   raw.sources.push_back(in.source());
 }
 
-void read_split_csv(const std::string& path, uint8_t label, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+void read_split_csv(const std::string& path, uint8_t label, BadLines& bad, RawInteractions& raw,
+                    core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   std::string_view line;
   std::vector<std::string_view> cols;
   std::vector<std::string> storage;
@@ -116,65 +120,62 @@ void read_split_csv(const std::string& path, uint8_t label, BadLines& bad, RawIn
   raw.sources.push_back(in.source());
 }
 
-void read_optional_meta(const DataConfig& cfg, RawInteractions& raw) {
+void read_optional_meta(const DataConfig& cfg, RawInteractions& raw, core::ProgressReporter* progress) {
   std::string meta = pick(cfg, cfg.items_file, is_meta_jsonl, "meta_*.jsonl[.gz] file", "items_file", true);
   if (meta.empty()) {
     LOG_WARN("{}: no meta_*.jsonl[.gz]: every item gets the title 'Empty title'", cfg.path);
     return;
   }
-  read_amazon2023_meta(meta, cfg.skip_bad_lines, raw);
+  read_amazon2023_meta(meta, cfg.skip_bad_lines, raw, progress);
 }
 
 }  // namespace
 
-void read_amazon2023_meta(const std::string& path, bool skip_bad_lines, RawInteractions& raw) {
-  LineReader in(path);
+void read_amazon2023_meta(const std::string& path, bool skip_bad_lines, RawInteractions& raw,
+                          core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   BadLines bad(skip_bad_lines);
-  std::string_view line;
-  nlohmann::json j;
-  while (in.next(line)) {
-    if (trim(line).empty()) continue;
-    if (!parse_json_object(in, line, bad, j)) continue;
+  for_each_json_object(in, bad, [&](const nlohmann::json& j, std::string_view line) {
     const std::string* item = string_field(j, "parent_asin");
     if (!item) {
       bad.report(in, fmt::format("expected a non-empty string \"parent_asin\", found {}", excerpt(line)));
-      continue;
+      return;
     }
     int32_t idx = raw.items.find(*item);
-    if (idx < 0) continue;  // meta files cover the whole category
+    if (idx < 0) return;  // meta files cover the whole category
     const std::string* title = string_field(j, "title");
     if (title) raw.set_title(idx, std::string(trim(*title)));
-  }
+  });
   raw.skipped_lines += bad.skipped();
   raw.sources.push_back(in.source());
 }
 
-RawInteractions read_amazon2023_jsonl(const DataConfig& cfg) {
+RawInteractions read_amazon2023_jsonl(const DataConfig& cfg, core::ProgressReporter* progress) {
   RawInteractions raw;
   raw.time_unit = TimeUnit::kMilliseconds;
   BadLines bad(cfg.skip_bad_lines);
   read_reviews(pick(cfg, cfg.interactions_file, is_review_jsonl, "review *.jsonl[.gz] file (not meta_*)",
                     "interactions_file", false),
-               bad, raw);
+               bad, raw, progress);
   raw.skipped_lines = bad.skipped();
-  read_optional_meta(cfg, raw);
+  read_optional_meta(cfg, raw, progress);
   return raw;
 }
 
-RawInteractions read_amazon2023_csv(const DataConfig& cfg) {
+RawInteractions read_amazon2023_csv(const DataConfig& cfg, core::ProgressReporter* progress) {
   RawInteractions raw;
   raw.time_unit = TimeUnit::kMilliseconds;
   raw.presplit = true;
   BadLines bad(cfg.skip_bad_lines);
   read_split_csv(pick(cfg, cfg.train_file, is_train_csv, "*train.csv[.gz] file", "train_file", false), kSplitTrain,
-                 bad, raw);
+                 bad, raw, progress);
   read_split_csv(pick(cfg, cfg.valid_file, is_valid_csv, "*valid.csv[.gz] file", "valid_file", false), kSplitValid,
-                 bad, raw);
+                 bad, raw, progress);
   read_split_csv(pick(cfg, cfg.test_file, is_test_csv, "*test.csv[.gz] file", "test_file", false), kSplitTest, bad,
-                 raw);
+                 raw, progress);
   if (raw.rows.empty()) throw DataError(fmt::format("{}: the train/valid/test CSV files hold no interactions", cfg.path));
   raw.skipped_lines = bad.skipped();
-  read_optional_meta(cfg, raw);
+  read_optional_meta(cfg, raw, progress);
   return raw;
 }
 

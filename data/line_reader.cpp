@@ -17,7 +17,8 @@ namespace {
 constexpr size_t kChunk = 1 << 20;
 }
 
-LineReader::LineReader(const std::string& path) : path_(path) {
+LineReader::LineReader(const std::string& path, core::ProgressReporter* progress)
+    : path_(path), progress_(progress) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw DataError(fmt::format("'{}': input file not found (check data.path and the file name options)", path));
@@ -29,6 +30,7 @@ LineReader::LineReader(const std::string& path) : path_(path) {
   gz_ = f;
   crc_ = static_cast<uint32_t>(crc32(0L, Z_NULL, 0));
   buf_.resize(kChunk);
+  if (progress_) progress_->start("read " + std::filesystem::path(path).filename().string(), bytes_ / 1024, "KiB");
 }
 
 LineReader::~LineReader() {
@@ -51,7 +53,13 @@ bool LineReader::fill() {
   }
   if (n == 0) {
     eof_ = true;
+    if (progress_) progress_->finish();
     return false;
+  }
+  if (progress_) {
+    int64_t kib = static_cast<int64_t>(gzoffset(static_cast<gzFile>(gz_))) / 1024;
+    progress_->advance(kib - reported_kib_);
+    reported_kib_ = kib;
   }
   crc_ = static_cast<uint32_t>(crc32(crc_, reinterpret_cast<const Bytef*>(buf_.data() + end_), static_cast<uInt>(n)));
   end_ += static_cast<size_t>(n);

@@ -16,14 +16,16 @@
 #include <string_view>
 #include <vector>
 
+#include "core/progress.h"
 #include "data/dataset.h"
 
 namespace llmsrec::data {
 
 class LineReader {
  public:
-  // Throws DataError when the file is missing or unreadable.
-  explicit LineReader(const std::string& path);
+  // Throws DataError when the file is missing or unreadable. With `progress`,
+  // reports KiB of the file (as stored, compressed or not) read so far.
+  explicit LineReader(const std::string& path, core::ProgressReporter* progress = nullptr);
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
@@ -48,6 +50,8 @@ class LineReader {
   int64_t line_no_ = 0;
   int64_t bytes_ = 0;
   uint32_t crc_ = 0;
+  core::ProgressReporter* progress_ = nullptr;
+  int64_t reported_kib_ = 0;
 };
 
 // What to do with a malformed line.

@@ -15,16 +15,21 @@ namespace {
 
 bool is_dat(const std::string& path) { return path.size() >= 4 && path.compare(path.size() - 4, 4, ".dat") == 0; }
 
-void read_ratings(const std::string& path, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+// ml-1m .dat files separate fields with "::", ml-100k files with `sep`.
+void split_fields(std::string_view line, bool dat, char sep, std::vector<std::string_view>& cols) {
+  if (dat) split(line, std::string_view("::"), cols);
+  else split(line, sep, cols);
+}
+
+void read_ratings(const std::string& path, BadLines& bad, RawInteractions& raw, core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   const bool dat = is_dat(path);
   const char* layout = dat ? "UserID::MovieID::Rating::Timestamp" : "user<TAB>item<TAB>rating<TAB>timestamp";
   std::string_view line;
   std::vector<std::string_view> cols;
   while (in.next(line)) {
     if (line.empty()) continue;
-    if (dat) split(line, std::string_view("::"), cols);
-    else split(line, '\t', cols);
+    split_fields(line, dat, '\t', cols);
     if (cols.size() != 4) {
       bad.report(in, fmt::format("expected 4 fields {}, found {}: {}", layout, cols.size(), excerpt(line)));
       continue;
@@ -51,8 +56,7 @@ void read_movies(const std::string& path, BadLines& bad, RawInteractions& raw) {
   std::vector<std::string_view> cols;
   while (in.next(line)) {
     if (line.empty()) continue;
-    if (dat) split(line, std::string_view("::"), cols);
-    else split(line, '|', cols);
+    split_fields(line, dat, '|', cols);
     if (cols.size() < 2 || (dat && cols.size() != 3)) {
       bad.report(in, fmt::format("expected {}, found {} fields: {}",
                                  dat ? "3 fields MovieID::Title::Genres" : "at least 2 fields id|title|...",
@@ -67,7 +71,7 @@ void read_movies(const std::string& path, BadLines& bad, RawInteractions& raw) {
 
 }  // namespace
 
-RawInteractions read_movielens(const DataConfig& cfg) {
+RawInteractions read_movielens(const DataConfig& cfg, core::ProgressReporter* progress) {
   RawInteractions raw;
   raw.time_unit = TimeUnit::kSeconds;
   BadLines bad(cfg.skip_bad_lines);
@@ -77,7 +81,7 @@ RawInteractions read_movielens(const DataConfig& cfg) {
     ratings = input_file(cfg, "", "u.data", "interactions_file", true).empty() ? "ratings.dat" : "u.data";
   }
   const std::string ratings_path = input_file(cfg, ratings, ratings, "interactions_file");
-  read_ratings(ratings_path, bad, raw);
+  read_ratings(ratings_path, bad, raw, progress);
   std::string movies = cfg.items_file.empty() ? (is_dat(ratings_path) ? "movies.dat" : "u.item") : cfg.items_file;
   read_movies(input_file(cfg, movies, movies, "items_file"), bad, raw);
   raw.skipped_lines = bad.skipped();

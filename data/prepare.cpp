@@ -129,11 +129,11 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
   return ds;
 }
 
-RawInteractions read_raw(const DataConfig& cfg, uint64_t seed) {
-  if (cfg.format == "tsv") return read_tsv(cfg);
-  if (cfg.format == "amazon2023_jsonl") return read_amazon2023_jsonl(cfg);
-  if (cfg.format == "amazon2023_csv") return read_amazon2023_csv(cfg);
-  if (cfg.format == "movielens") return read_movielens(cfg);
+RawInteractions read_raw(const DataConfig& cfg, uint64_t seed, core::ProgressReporter* progress) {
+  if (cfg.format == "tsv") return read_tsv(cfg, progress);
+  if (cfg.format == "amazon2023_jsonl") return read_amazon2023_jsonl(cfg, progress);
+  if (cfg.format == "amazon2023_csv") return read_amazon2023_csv(cfg, progress);
+  if (cfg.format == "movielens") return read_movielens(cfg, progress);
   if (cfg.format == "synthetic") return generate_synthetic(cfg.synthetic, seed);
   throw ConfigError(fmt::format("config key 'data.format': unknown format '{}'", cfg.format));
 }
@@ -150,7 +150,7 @@ PrepareResult prepare(const core::RunConfig& cfg, core::ProgressReporter& progre
   r.output = cfg.output_path(dc.output);
 
   LOG_INFO("prepare: reading {} data from '{}'", dc.format, dc.format == "synthetic" ? "(generated)" : dc.path);
-  RawInteractions raw = read_raw(dc, seed);
+  RawInteractions raw = read_raw(dc, seed, &progress);
   LOG_INFO("read {} interactions ({} users, {} items, {} bad lines skipped)", raw.rows.size(), raw.users.size(),
            raw.items.size(), raw.skipped_lines);
   r.dataset = build_dataset(raw, dc, seed, progress, &r.stats);

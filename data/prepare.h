@@ -37,7 +37,7 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
                       core::ProgressReporter& progress, PrepareStats* stats = nullptr);
 
 // Reads (or generates, format: synthetic) the raw interactions of cfg.
-RawInteractions read_raw(const DataConfig& cfg, uint64_t seed);
+RawInteractions read_raw(const DataConfig& cfg, uint64_t seed, core::ProgressReporter* progress = nullptr);
 
 // data.seed, or run.seed when data.seed = -1.
 uint64_t data_seed(const core::RunConfig& cfg);

@@ -27,8 +27,8 @@ bool check_id(std::string_view id, const char* what, const LineReader& in, BadLi
   return true;
 }
 
-void read_interactions(const std::string& path, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+void read_interactions(const std::string& path, BadLines& bad, RawInteractions& raw, core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   std::string_view line;
   std::vector<std::string_view> cols;
   if (!in.next(line)) throw DataError(fmt::format("{}: empty file, expected the header {}", path, kInteractionsHeader));
@@ -60,8 +60,8 @@ void read_interactions(const std::string& path, BadLines& bad, RawInteractions& 
   raw.sources.push_back(in.source());
 }
 
-void read_titles(const std::string& path, BadLines& bad, RawInteractions& raw) {
-  LineReader in(path);
+void read_titles(const std::string& path, BadLines& bad, RawInteractions& raw, core::ProgressReporter* progress) {
+  LineReader in(path, progress);
   std::string_view line;
   if (!in.next(line)) throw DataError(fmt::format("{}: empty file, expected the header 'item_id<TAB>title'", path));
   if (line != "item_id\ttitle") {
@@ -94,13 +94,13 @@ void read_titles(const std::string& path, BadLines& bad, RawInteractions& raw) {
 
 }  // namespace
 
-RawInteractions read_tsv(const DataConfig& cfg) {
+RawInteractions read_tsv(const DataConfig& cfg, core::ProgressReporter* progress) {
   RawInteractions raw;
   BadLines bad(cfg.skip_bad_lines);
-  read_interactions(input_file(cfg, cfg.interactions_file, "interactions.tsv", "interactions_file"), bad, raw);
+  read_interactions(input_file(cfg, cfg.interactions_file, "interactions.tsv", "interactions_file"), bad, raw, progress);
   std::string items = input_file(cfg, cfg.items_file, "items.tsv", "items_file", /*optional=*/true);
   if (items.empty()) LOG_INFO("{}: no items.tsv: every item gets the title 'Empty title'", cfg.path);
-  else read_titles(items, bad, raw);
+  else read_titles(items, bad, raw, progress);
   raw.skipped_lines = bad.skipped();
   return raw;
 }
