@@ -1,6 +1,7 @@
 // `llmsrec lm tokenize DIR --text T [--bos] [--decode] [--json]`: encode text with a
 // model directory's tokenizer (or decode --ids), for parity checks against
-// other tokenizer implementations.
+// other tokenizer implementations. `--batch FILE` (a JSON array of strings)
+// encodes many texts with one load: {"batch": [{"ids": [...], "decoded": "..."}]}.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -36,6 +37,9 @@ class LmTokenizeCommand : public llmsrec::tools::Command {
     auto* text = app.add_option("--text", text_, "text to encode");
     auto* file = app.add_option("--text-file", text_file_, "encode the exact bytes of this file");
     auto* ids = app.add_option("--ids", ids_, "decode these ids instead (comma separated)")->delimiter(',');
+    auto* batch = app.add_option("--batch", batch_file_, "encode every string of this JSON array file");
+    batch->excludes(text);
+    batch->excludes(file);
     text->excludes(file);
     ids->excludes(text);
     ids->excludes(file);
@@ -53,19 +57,39 @@ class LmTokenizeCommand : public llmsrec::tools::Command {
       if (lossy) out["text_invalid_utf8"] = true;
       return out;
     }
-    if (!text_file_.empty()) text_ = llama::read_tokenizer_file(text_file_);
-    std::vector<int32_t> ids = tok->encode(text_, bos_);
-    out["ids"] = ids;
-    if (decode_) {
-      bool lossy = false;
-      out["decoded"] = printable_utf8(tok->decode(ids), lossy);
-      if (lossy) out["decoded_invalid_utf8"] = true;
+    auto encode = [&](const std::string& text) {
+      nlohmann::json r;
+      std::vector<int32_t> ids = tok->encode(text, bos_);
+      r["ids"] = ids;
+      if (decode_) {
+        bool lossy = false;
+        r["decoded"] = printable_utf8(tok->decode(ids), lossy);
+        if (lossy) r["decoded_invalid_utf8"] = true;
+      }
+      return r;
+    };
+    if (!batch_file_.empty()) {
+      nlohmann::json texts;
+      try {
+        texts = nlohmann::json::parse(llama::read_tokenizer_file(batch_file_));
+      } catch (const nlohmann::json::exception& e) {
+        throw llmsrec::DataError(fmt::format("{}: not valid JSON: {}", batch_file_, e.what()));
+      }
+      if (!texts.is_array()) throw llmsrec::DataError(fmt::format("{}: expected a JSON array of strings", batch_file_));
+      out["batch"] = nlohmann::json::array();
+      for (const auto& t : texts) {
+        if (!t.is_string()) throw llmsrec::DataError(fmt::format("{}: expected a JSON array of strings", batch_file_));
+        out["batch"].push_back(encode(t.get<std::string>()));
+      }
+      return out;
     }
+    if (!text_file_.empty()) text_ = llama::read_tokenizer_file(text_file_);
+    out.update(encode(text_));
     return out;
   }
 
  private:
-  std::string dir_, text_, text_file_;
+  std::string dir_, text_, text_file_, batch_file_;
   std::vector<int32_t> ids_;
   bool bos_ = false, decode_ = false;
 };
