@@ -11,6 +11,8 @@
 #include "core/config.h"
 #include "data/data_config.h"
 #include "models/llama/llm_config.h"
+#include "models/prompt/prompt_config.h"
+#include "trainer/train_config.h"
 
 namespace llmsrec::core {
 
@@ -32,6 +34,8 @@ struct RunConfig : ConfigSection {
   RunSection run;
   data::DataConfig data;
   models::llama::LlmConfig llm;
+  models::prompt::PromptConfig prompt;
+  trainer::TrainConfig train;
 
   std::string source_file;    // the -c file ("" = built-in defaults)
   std::string resolved_yaml;  // defaults + file + overrides, stored in every output
@@ -40,6 +44,8 @@ struct RunConfig : ConfigSection {
     v.section("run", run, "run-wide settings");
     v.section("data", data, "raw input, preprocessing and dataset.h5 (llmsrec prepare)");
     v.section("llm", llm, "the frozen LLM (HF directory) and its compute settings");
+    v.section("prompt", prompt, "LLM-SRec prompt templates (Table 2 of the paper, as the reference writes them)");
+    v.section("train", train, "LLM-SRec training (llmsrec train)");
   }
 
   // `relative` under run.dir (absolute paths pass through).

@@ -1,0 +1,98 @@
+#include "trainer/llmsrec_model.h"
+
+#include <ATen/ATen.h>
+
+#include "core/rng.h"
+#include "models/llama/llama_model.h"
+#include "models/prompt/prompt_builder.h"
+#include "trainer/train_config.h"
+
+namespace llmsrec::trainer {
+
+using models::heads::Activation;
+using models::heads::MlpHead;
+
+namespace {
+// Head ids for init streams: part of the reproducibility contract.
+enum HeadId : uint64_t { kFItem = 1, kFUser = 2, kFItemOut = 3, kFCfUser = 4, kTokens = 5 };
+
+// normal(mean, std) of the LLM's input embedding matrix, as the reference initialises the output tokens.
+at::Tensor token_init(const at::Tensor& embed, uint64_t seed, uint64_t which) {
+  at::Tensor e = embed.to(at::kFloat);
+  const double mean = e.mean().item<double>(), std = e.std().item<double>();
+  core::Rng rng(core::stream_seed(seed, core::Stream::kInit, kTokens, which));
+  std::vector<float> v(static_cast<size_t>(e.size(1)));
+  for (auto& x : v) x = static_cast<float>(mean + std * rng.normal());
+  return at::from_blob(v.data(), {e.size(1)}, at::kFloat).clone().requires_grad_(true);
+}
+}  // namespace
+
+LlmSrecModel::LlmSrecModel(const models::llama::LlamaModel& llm, at::Tensor teacher_items, const TrainConfig& cfg,
+                           uint64_t seed)
+    : llm_(llm), teacher_items_(teacher_items.to(at::kFloat).contiguous()) {
+  const int64_t d_llm = llm.config().hidden_size;
+  const int64_t d_teacher = teacher_items_.size(1);
+  f_i_ = MlpHead("f_I", d_teacher, d_llm, d_llm, Activation::kLeakyRelu, seed, kFItem);
+  f_user_ = MlpHead("f_user", d_llm, cfg.user_hidden, cfg.out_dim, Activation::kLeakyRelu, seed, kFUser);
+  f_item_ = MlpHead("f_item", d_llm, cfg.user_hidden, cfg.out_dim, Activation::kLeakyRelu, seed, kFItemOut);
+  f_cf_user_ = MlpHead("f_CF-user", d_teacher, cfg.cf_hidden, cfg.out_dim, Activation::kGelu, seed, kFCfUser);
+  const at::Tensor embed = llm.weights().front();
+  user_out_ = token_init(embed, seed, 0);
+  item_out_ = token_init(embed, seed, 1);
+}
+
+at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const {
+  std::vector<int64_t> ids, offsets = {0}, emb_rows, out_rows;
+  std::vector<int64_t> emb_items;
+  for (const auto* p : prompts) {
+    const int64_t base = offsets.back();
+    ids.insert(ids.end(), p->ids.begin(), p->ids.end());
+    for (size_t j = 0; j < p->emb_slots.size(); ++j) {
+      emb_rows.push_back(base + p->emb_slots[j]);
+      emb_items.push_back(p->emb_items[j]);
+    }
+    out_rows.push_back(base + p->out_slot);
+    offsets.push_back(static_cast<int64_t>(ids.size()));
+  }
+  const at::ScalarType dtype = llm_.dtype();
+  at::Tensor x = llm_.embed_tokens(at::tensor(ids, at::kLong));  // [T, D], frozen
+  at::Tensor item_rows = f_i_.forward(teacher_items_.index_select(0, at::tensor(emb_items, at::kLong)));
+  at::Tensor token = (user ? user_out_ : item_out_).unsqueeze(0).expand({static_cast<int64_t>(out_rows.size()), -1});
+  std::vector<int64_t> rows = emb_rows;
+  rows.insert(rows.end(), out_rows.begin(), out_rows.end());
+  at::Tensor values = at::cat({item_rows, token}, 0).to(dtype);
+  x = x.index_put({at::tensor(rows, at::kLong)}, values);  // out of place: gradients reach `values`
+  models::llama::ForwardRequest req;
+  req.rows = out_rows;
+  return llm_.forward(x, offsets, req).hidden.to(at::kFloat);
+}
+
+at::Tensor LlmSrecModel::user_vectors(const std::vector<const models::prompt::BuiltPrompt*>& prompts) const {
+  return f_user_.forward(encode(prompts, true));
+}
+
+at::Tensor LlmSrecModel::item_vectors(const std::vector<const models::prompt::BuiltPrompt*>& prompts) const {
+  return f_item_.forward(encode(prompts, false));
+}
+
+at::Tensor LlmSrecModel::cf_vectors(const at::Tensor& teacher_users) const {
+  return f_cf_user_.forward(teacher_users.to(at::kFloat));
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LlmSrecModel::named_parameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (const MlpHead* h : {&f_i_, &f_user_, &f_item_, &f_cf_user_}) {
+    for (auto& p : h->named_parameters()) out.push_back(std::move(p));
+  }
+  out.emplace_back("tokens/user_out", user_out_);
+  out.emplace_back("tokens/item_out", item_out_);
+  return out;
+}
+
+std::vector<at::Tensor> LlmSrecModel::parameters() const {
+  std::vector<at::Tensor> out;
+  for (auto& [name, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+}  // namespace llmsrec::trainer

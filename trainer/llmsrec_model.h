@@ -1,0 +1,59 @@
+// The trainable part of LLM-SRec around a frozen LLM and a frozen teacher:
+//   f_I        teacher item row E_i -> LLM input embedding for each [HistoryEmb] slot
+//   [UserOut], [ItemOut]  two learnable input vectors
+//   f_user, f_item        LLM hidden state at the output slot -> score space
+//   f_CF-user             teacher user representation O_u -> score space
+// Prompts of a batch are packed into one sequence batch (no padding) and run
+// through the LLM once; the slots' input rows are replaced by the trainable
+// vectors, so gradients reach f_I and the two tokens through the frozen LLM.
+//
+//   trainer::LlmSrecModel model(llm, teacher_items, cfg.train, seed);
+//   at::Tensor u = model.user_vectors(user_prompts);   // [B, 128]
+//   at::Tensor i = model.item_vectors(item_prompts);   // [N, 128]
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/heads/mlp_head.h"
+
+namespace llmsrec::models::llama {
+class LlamaModel;
+}
+namespace llmsrec::models::prompt {
+struct BuiltPrompt;
+}
+
+namespace llmsrec::trainer {
+
+struct TrainConfig;
+
+class LlmSrecModel {
+ public:
+  // `teacher_items`: the teacher's raw item table E [I+1, d_teacher] (row 0 = padding).
+  LlmSrecModel(const models::llama::LlamaModel& llm, at::Tensor teacher_items, const TrainConfig& cfg, uint64_t seed);
+
+  // Final-norm hidden states at each prompt's output slot: [N, D] float32.
+  at::Tensor encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const;
+  at::Tensor user_vectors(const std::vector<const models::prompt::BuiltPrompt*>& prompts) const;
+  at::Tensor item_vectors(const std::vector<const models::prompt::BuiltPrompt*>& prompts) const;
+  at::Tensor cf_vectors(const at::Tensor& teacher_users) const;  // [B, d_teacher] -> [B, out_dim]
+  const models::heads::MlpHead& f_user() const { return f_user_; }
+  const models::heads::MlpHead& f_item() const { return f_item_; }
+
+  // Every trainable tensor with a stable name ("f_user/0.weight", "tokens/user_out", ...).
+  std::vector<std::pair<std::string, at::Tensor>> named_parameters() const;
+  std::vector<at::Tensor> parameters() const;
+
+ private:
+  const models::llama::LlamaModel& llm_;
+  at::Tensor teacher_items_;
+  models::heads::MlpHead f_i_, f_user_, f_item_, f_cf_user_;
+  at::Tensor user_out_, item_out_;  // [D]
+};
+
+}  // namespace llmsrec::trainer
