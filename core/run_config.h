@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "data/data_config.h"
+#include "trainer/teacher_config.h"
 
 namespace llmsrec::core {
 
@@ -30,6 +31,7 @@ struct RunSection : ConfigSection {
 struct RunConfig : ConfigSection {
   RunSection run;
   data::DataConfig data;
+  trainer::TeacherConfig teacher;
 
   std::string source_file;    // the -c file ("" = built-in defaults)
   std::string resolved_yaml;  // defaults + file + overrides, stored in every output
@@ -37,6 +39,7 @@ struct RunConfig : ConfigSection {
   void visit(ConfigVisitor& v) override {
     v.section("run", run, "run-wide settings");
     v.section("data", data, "raw input, preprocessing and dataset.h5 (llmsrec prepare)");
+    v.section("teacher", teacher, "SASRec teacher: llmsrec teacher train | eval | export");
   }
 
   // `relative` under run.dir (absolute paths pass through).
