@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "checkpoint/h5.h"
 #include "core/error.h"

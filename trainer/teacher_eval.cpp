@@ -130,3 +130,41 @@ TeacherEvalResult evaluate_teacher(const models::sasrec::SasrecModel& model, con
 }
 
 }  // namespace llmsrec::trainer
+
+#include <ATen/Parallel.h>
+
+#include "core/run_config.h"
+#include "trainer/teacher_checkpoint.h"
+#include "trainer/teacher_train.h"
+
+namespace llmsrec::trainer {
+
+nlohmann::json evaluate_teacher_checkpoint(const core::RunConfig& cfg, const data::Dataset& ds,
+                                           const std::string& teacher_path, const std::string& which,
+                                           const std::vector<EvalSplit>& splits, bool with_sasrec) {
+  at::set_num_threads(static_cast<int>(teacher_threads(cfg)));
+  auto model = load_teacher_model(teacher_path, which);
+  nlohmann::json out;
+  for (EvalSplit split : splits) {
+    TeacherEvalOptions o;
+    o.seed = teacher_seed(cfg);
+    o.users_cap = cfg.teacher.eval_users;
+    o.protocol = "fixed";
+    o.full_ranking = true;
+    TeacherEvalResult fixed = evaluate_teacher(*model, ds, split, o);
+    nlohmann::json j;
+    j["fixed"] = fixed.sampled.to_json();
+    j["full"] = fixed.full.to_json();
+    if (with_sasrec) {
+      o.protocol = "sasrec";
+      o.full_ranking = false;
+      j["sasrec"] = evaluate_teacher(*model, ds, split, o).sampled.to_json();
+    }
+    out[split_name(split)] = j;
+  }
+  out["weights"] = which;
+  out["teacher"] = teacher_path;
+  return out;
+}
+
+}  // namespace llmsrec::trainer

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,5 +51,20 @@ struct TeacherEvalResult {
 
 TeacherEvalResult evaluate_teacher(const models::sasrec::SasrecModel& model, const data::Dataset& ds, EvalSplit split,
                                    const TeacherEvalOptions& opt);
+
+}  // namespace llmsrec::trainer
+
+namespace llmsrec::core {
+struct RunConfig;
+}
+
+namespace llmsrec::trainer {
+
+// `teacher eval`: loads `which` (best|last) weights of teacher.h5 and evaluates
+// `splits` with the fixed negatives and full ranking, plus the sasrec protocol
+// when `with_sasrec`. Returns {"valid": {"fixed": ..., "full": ..., ["sasrec": ...]}, "test": ...}.
+nlohmann::json evaluate_teacher_checkpoint(const core::RunConfig& cfg, const data::Dataset& ds,
+                                           const std::string& teacher_path, const std::string& which,
+                                           const std::vector<EvalSplit>& splits, bool with_sasrec);
 
 }  // namespace llmsrec::trainer

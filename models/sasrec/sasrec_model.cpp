@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
 
@@ -173,8 +174,8 @@ at::Tensor SasrecModel::encode_from(const at::Tensor& emb, const at::Tensor& seq
 
 at::Tensor SasrecModel::encode(const at::Tensor& seq, const DropoutMasks* masks) const {
   if (seq.dim() != 2 || seq.scalar_type() != at::kLong) {
-    throw ShapeError(fmt::format("SASRec input: expected int64 [batch, slots], found {} {}", seq.scalar_type(),
-                                 seq.sizes()));
+    throw ShapeError(fmt::format("SASRec input: expected int64 [batch, slots], found {} [{}]", c10::toString(seq.scalar_type()),
+                                 fmt::join(seq.sizes(), ", ")));
   }
   return encode_from(at::embedding(item_emb_, seq, 0), seq, masks);
 }
