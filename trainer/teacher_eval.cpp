@@ -142,7 +142,7 @@ namespace llmsrec::trainer {
 nlohmann::json evaluate_teacher_checkpoint(const core::RunConfig& cfg, const data::Dataset& ds,
                                            const std::string& teacher_path, const std::string& which,
                                            const std::vector<EvalSplit>& splits, bool with_sasrec) {
-  at::set_num_threads(static_cast<int>(teacher_threads(cfg)));
+  apply_teacher_threads(cfg);
   auto model = load_teacher_model(teacher_path, which);
   nlohmann::json out;
   for (EvalSplit split : splits) {

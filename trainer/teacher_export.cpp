@@ -161,7 +161,7 @@ void stream_rows(const ExportContext& cx, const std::string& dataset, int64_t ro
 nlohmann::json export_teacher(const core::RunConfig& cfg, const data::Dataset& ds, const std::string& teacher_path,
                               const std::string& targets_path, core::ProgressReporter* progress) {
   const TeacherExportConfig& ec = cfg.teacher.export_;
-  at::set_num_threads(static_cast<int>(teacher_threads(cfg)));
+  apply_teacher_threads(cfg);
   std::unique_ptr<SasrecModel> model = load_teacher_model(teacher_path, ec.weights);
   const auto& shape = model->shape();
   if (shape.num_items != ds.num_items()) {

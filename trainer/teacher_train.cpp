@@ -19,6 +19,9 @@
 #include "trainer/teacher_eval.h"
 #include "trainer/teacher_sampler.h"
 
+// OpenBLAS's thread control, when libtorch's BLAS is OpenBLAS (weak: absent otherwise).
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace llmsrec::trainer {
 
 using models::sasrec::DropoutMasks;
@@ -33,6 +36,11 @@ int64_t teacher_threads(const core::RunConfig& cfg) {
   int64_t t = cfg.teacher.threads > 0 ? cfg.teacher.threads : cfg.run.threads;
   if (t <= 0) t = std::max<int64_t>(1, std::thread::hardware_concurrency());
   return t;
+}
+
+void apply_teacher_threads(const core::RunConfig& cfg) {
+  at::set_num_threads(static_cast<int>(teacher_threads(cfg)));
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
 }
 
 namespace {
@@ -90,7 +98,7 @@ double train_step(SasrecModel& model, TeacherAdam& adam, TeacherBatch& b, double
 nlohmann::json train_teacher(const core::RunConfig& cfg, const data::Dataset& ds, const TeacherTrainOptions& opt) {
   const TeacherConfig& tc = cfg.teacher;
   const uint64_t seed = teacher_seed(cfg);
-  at::set_num_threads(static_cast<int>(teacher_threads(cfg)));
+  apply_teacher_threads(cfg);
   const SasrecShape shape = shape_of(tc, ds.num_items());
   const std::string ckpt_path = cfg.output_path(tc.output);
   const std::string metrics_path = cfg.output_path(tc.metrics);

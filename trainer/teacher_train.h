@@ -32,6 +32,10 @@ struct TeacherTrainOptions {
 // Effective seed / threads of the teacher section (-1 / 0 fall back to run.*).
 uint64_t teacher_seed(const core::RunConfig& cfg);
 int64_t teacher_threads(const core::RunConfig& cfg);
+// Applies teacher_threads() to libtorch's intra-op pool and pins OpenBLAS to one
+// thread: SASRec's GEMMs are small ([B*L, d] x [d, d]) and OpenBLAS's own
+// spinning pool competes with the intra-op threads.
+void apply_teacher_threads(const core::RunConfig& cfg);
 
 // Trains to cfg.teacher.epochs. Returns the summary above plus "loss" (last
 // epoch's mean) and "best_epoch".
