@@ -315,23 +315,64 @@ std::vector<uint64_t> dataset_dims(hid_t dset, const std::string& where) {
   if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   return std::vector<uint64_t>(dims.begin(), dims.end());
 }
+
+// Creates a numeric dataset of `dims` (contiguous or chunked per `opt`).
+Handle create_numeric(hid_t loc, hid_t type, const std::string& name, const std::vector<uint64_t>& dims,
+                      const WriteOptions& opt, const std::string& where) {
+  std::vector<hsize_t> hd(dims.begin(), dims.end());
+  Handle space(H5Screate_simple(static_cast<int>(hd.size()), hd.data(), nullptr), close_space);
+  if (!space) fail("create dataspace for " + where);
+  Handle plist = make_create_plist(dims, opt, where);
+  Handle d(H5Dcreate2(loc, name.c_str(), type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT), close_dataset);
+  if (!d) fail(fmt::format("create dataset {}", where));
+  return d;
+}
+
+// File and memory dataspaces selecting rows [row_begin, row_begin + rows) of `dset`.
+struct RowSelection {
+  Handle file_space, mem_space;
+};
+RowSelection select_rows(hid_t dset, const std::vector<uint64_t>& dims, uint64_t row_begin, uint64_t rows,
+                         const std::string& where) {
+  std::vector<hsize_t> start(dims.size(), 0), count(dims.begin(), dims.end());
+  start[0] = row_begin;
+  count[0] = rows;
+  RowSelection sel{Handle(H5Dget_space(dset), close_space), Handle()};
+  check(H5Sselect_hyperslab(sel.file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+        "select rows of " + where);
+  sel.mem_space = Handle(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), close_space);
+  return sel;
+}
 }  // namespace
 
 template <typename T>
 void Group::write(const std::string& name, const T* data, const std::vector<uint64_t>& dims, const WriteOptions& opt) {
-  std::vector<hsize_t> hd(dims.begin(), dims.end());
-  Handle space(H5Screate_simple(static_cast<int>(hd.size()), hd.data(), nullptr), close_space);
-  if (!space) fail("create dataspace for " + where(name));
-  Handle plist = make_create_plist(dims, opt, where(name));
-  Handle d(H5Dcreate2(id(), name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT),
-           close_dataset);
-  if (!d) fail(fmt::format("create dataset {}", where(name)));
+  Handle d = create_numeric(id(), native_type<T>(), name, dims, opt, where(name));
   uint64_t count = 1;
   for (auto x : dims) count *= x;
   if (count > 0) {
     check(H5Dwrite(d.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
           fmt::format("write dataset {}", where(name)));
   }
+}
+
+template <typename T>
+void Group::create_dataset(const std::string& name, const std::vector<uint64_t>& dims, const WriteOptions& opt) {
+  Handle d = create_numeric(id(), native_type<T>(), name, dims, opt, where(name));
+}
+
+template <typename T>
+void Group::write_rows(const std::string& name, uint64_t row_begin, const T* data, uint64_t rows) {
+  Handle d = open_dataset(id(), name, where(name));
+  auto dims = dataset_dims(d.get(), where(name));
+  if (dims.empty() || row_begin + rows > dims[0]) {
+    throw IoError(fmt::format("{}: cannot write rows [{}, {}): dataset has {} rows", where(name), row_begin,
+                              row_begin + rows, dims.empty() ? 0 : dims[0]));
+  }
+  if (rows == 0) return;
+  RowSelection sel = select_rows(d.get(), dims, row_begin, rows, where(name));
+  check(H5Dwrite(d.get(), native_type<T>(), sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT, data),
+        fmt::format("write rows [{}, {}) of {}", row_begin, row_begin + rows, where(name)));
 }
 
 void Group::write_strings(const std::string& name, const std::vector<std::string>& v, const WriteOptions& opt) {
@@ -383,14 +424,8 @@ std::vector<T> Group::read_rows(const std::string& name, uint64_t row_begin, uin
   for (size_t i = 1; i < dims.size(); ++i) row_elems *= dims[i];
   std::vector<T> out(rows * row_elems);
   if (rows == 0) return out;
-  std::vector<hsize_t> start(dims.size(), 0), count(dims.begin(), dims.end());
-  start[0] = row_begin;
-  count[0] = rows;
-  Handle fspace(H5Dget_space(d.get()), close_space);
-  check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
-        "select rows of " + where(name));
-  Handle mspace(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), close_space);
-  check(H5Dread(d.get(), native_type<T>(), mspace.get(), fspace.get(), H5P_DEFAULT, out.data()),
+  RowSelection sel = select_rows(d.get(), dims, row_begin, rows, where(name));
+  check(H5Dread(d.get(), native_type<T>(), sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT, out.data()),
         fmt::format("read rows of {}", where(name)));
   return out;
 }
@@ -468,7 +503,9 @@ DatasetInfo Group::info(const std::string& name) const {
 #define LLMSREC_H5_INSTANTIATE(T)                                                                                   \
   template void Group::write<T>(const std::string&, const T*, const std::vector<uint64_t>&, const WriteOptions&);   \
   template std::vector<T> Group::read<T>(const std::string&, std::vector<uint64_t>*) const;                         \
-  template std::vector<T> Group::read_rows<T>(const std::string&, uint64_t, uint64_t) const;
+  template std::vector<T> Group::read_rows<T>(const std::string&, uint64_t, uint64_t) const;                    \
+  template void Group::create_dataset<T>(const std::string&, const std::vector<uint64_t>&, const WriteOptions&);   \
+  template void Group::write_rows<T>(const std::string&, uint64_t, const T*, uint64_t);
 LLMSREC_H5_INSTANTIATE(uint8_t)
 LLMSREC_H5_INSTANTIATE(int8_t)
 LLMSREC_H5_INSTANTIATE(int32_t)

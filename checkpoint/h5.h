@@ -104,6 +104,14 @@ class Group : public Object {
   void write(const std::string& name, const std::vector<T>& v, const WriteOptions& opt = {}) {
     write(name, v.data(), {static_cast<uint64_t>(v.size())}, opt);
   }
+  // Creates a dataset of `dims` without writing it (unwritten elements read as 0),
+  // to be filled piecewise with write_rows (streamed output with bounded memory).
+  template <typename T>
+  void create_dataset(const std::string& name, const std::vector<uint64_t>& dims, const WriteOptions& opt = {});
+  // Writes rows [row_begin, row_begin + rows) along dim 0 of an existing dataset;
+  // `data` holds rows * (product of the other dims) values.
+  template <typename T>
+  void write_rows(const std::string& name, uint64_t row_begin, const T* data, uint64_t rows);
   // Variable-length UTF-8 strings (h5py reads them as str).
   void write_strings(const std::string& name, const std::vector<std::string>& v, const WriteOptions& opt = {});
 

@@ -12,6 +12,7 @@
 #include "data/data_config.h"
 #include "models/llama/llm_config.h"
 #include "models/prompt/prompt_config.h"
+#include "trainer/teacher_config.h"
 #include "trainer/train_config.h"
 
 namespace llmsrec::core {
@@ -33,6 +34,7 @@ struct RunSection : ConfigSection {
 struct RunConfig : ConfigSection {
   RunSection run;
   data::DataConfig data;
+  trainer::TeacherConfig teacher;
   models::llama::LlmConfig llm;
   models::prompt::PromptConfig prompt;
   trainer::TrainConfig train;
@@ -43,6 +45,7 @@ struct RunConfig : ConfigSection {
   void visit(ConfigVisitor& v) override {
     v.section("run", run, "run-wide settings");
     v.section("data", data, "raw input, preprocessing and dataset.h5 (llmsrec prepare)");
+    v.section("teacher", teacher, "SASRec teacher: llmsrec teacher train | eval | export");
     v.section("llm", llm, "the frozen LLM (HF directory) and its compute settings");
     v.section("prompt", prompt, "LLM-SRec prompt templates (Table 2 of the paper, as the reference writes them)");
     v.section("train", train, "LLM-SRec training (llmsrec train)");

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/omp_env.h"
 #include "core/version.h"
 #include "tools/command.h"
 
@@ -22,6 +23,7 @@ void print_version() {
 
 int main(int argc, char** argv) {
   using namespace llmsrec;
+  core::reexec_with_passive_omp(argv);  // before any work: see core/omp_env.h
   core::init_logging({});
 
   CLI::App app{"llmsrec: distributed training for LLM-based sequential recommendation (LLM-SRec)", "llmsrec"};

@@ -1,0 +1,49 @@
+#include "trainer/teacher_adam.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace llmsrec::trainer {
+
+TeacherAdam::TeacherAdam(std::vector<at::Tensor> params, const AdamOptions& opt)
+    : params_(std::move(params)), opt_(opt) {
+  for (auto& p : params_) {
+    LLMSREC_ASSERT(p.scalar_type() == at::kFloat && p.is_contiguous(), "TeacherAdam needs contiguous float32 params");
+    m_.push_back(at::zeros_like(p));
+    v_.push_back(at::zeros_like(p));
+  }
+}
+
+void TeacherAdam::step() {
+  ++steps_;
+  const double t = static_cast<double>(steps_);
+  const float b1 = static_cast<float>(opt_.beta1), b2 = static_cast<float>(opt_.beta2);
+  const float step_size = static_cast<float>(opt_.lr / (1.0 - std::pow(opt_.beta1, t)));
+  const float inv_bc2_sqrt = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(opt_.beta2, t)));
+  const float eps = static_cast<float>(opt_.eps);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    at::Tensor& p = params_[i];
+    at::Tensor g = p.mutable_grad();
+    if (!g.defined()) continue;
+    g = g.contiguous();
+    float* pp = p.data_ptr<float>();
+    const float* gp = g.data_ptr<float>();
+    float* mp = m_[i].data_ptr<float>();
+    float* vp = v_[i].data_ptr<float>();
+    at::parallel_for(0, p.numel(), 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j) {
+        const float gj = gp[j];
+        const float m = mp[j] = b1 * mp[j] + (1.0f - b1) * gj;
+        const float v = vp[j] = b2 * vp[j] + (1.0f - b2) * gj * gj;
+        pp[j] -= step_size * m / (std::sqrt(v) * inv_bc2_sqrt + eps);
+      }
+    });
+    p.mutable_grad().reset();
+  }
+}
+
+}  // namespace llmsrec::trainer

@@ -1,0 +1,41 @@
+// Adam with PyTorch's update rule (torch.optim.Adam, no weight decay), fused
+// into one pass per parameter over raw float memory: one read of p, g, m, v
+// and one write of p, m, v, instead of ~8 tensor ops. State (m, v, step) is
+// exposed for checkpoints.
+//
+//   TeacherAdam opt(params, {.lr = 1e-3, .beta2 = 0.98});
+//   loss.backward();  opt.step();   // consumes and clears the gradients
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+namespace llmsrec::trainer {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+class TeacherAdam {
+ public:
+  TeacherAdam(std::vector<at::Tensor> params, const AdamOptions& opt);
+  // One update from params' .grad() (float32); parameters without a gradient
+  // are skipped, as in PyTorch. Gradients are released afterwards.
+  void step();
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t s) { steps_ = s; }
+  std::vector<at::Tensor>& exp_avg() { return m_; }
+  std::vector<at::Tensor>& exp_avg_sq() { return v_; }
+
+ private:
+  std::vector<at::Tensor> params_, m_, v_;
+  AdamOptions opt_;
+  int64_t steps_ = 0;
+};
+
+}  // namespace llmsrec::trainer
