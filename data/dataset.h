@@ -52,6 +52,13 @@ struct EvalCandidates {
   }
 };
 
+// One raw input file, recorded in dataset.h5 so a result can be traced to its source.
+struct SourceFile {
+  std::string path;    // as given in the config (relative to the working directory)
+  int64_t bytes = 0;   // size on disk
+  uint32_t crc32 = 0;  // zlib CRC-32 of the (decompressed) content
+};
+
 struct Dataset {
   std::vector<std::string> user_raw_ids;  // [U]
   std::vector<std::string> item_raw_ids;  // [I+1]; [0] = "" (padding)
@@ -69,6 +76,8 @@ struct Dataset {
   std::string resolved_config;  // YAML of the run that made it
   uint64_t seed = 0;
   int64_t empty_titles = 0;   // items whose title was missing or empty
+  int64_t skipped_lines = 0;  // malformed input lines skipped (data.skip_bad_lines)
+  std::vector<SourceFile> sources;  // raw input files (empty for synthetic data)
 
   int64_t num_users() const { return static_cast<int64_t>(user_raw_ids.size()); }
   int64_t num_items() const { return static_cast<int64_t>(item_raw_ids.size()) - 1; }
@@ -81,7 +90,15 @@ struct Dataset {
   Span<int32_t> train_items(int64_t u) const { return {items.data() + offsets[u], train_end[u] - offsets[u]}; }
   Span<int32_t> valid_items(int64_t u) const { return {items.data() + train_end[u], valid_end[u] - train_end[u]}; }
   Span<int32_t> test_items(int64_t u) const { return {items.data() + valid_end[u], offsets[u + 1] - valid_end[u]}; }
+  int64_t num_train_interactions() const;
 };
+
+const char* time_kind_name(TimeKind k);  // "unix_seconds" | "order_index"
+
+// Checks every invariant documented above (shapes, monotonic offsets, id
+// ranges, cut points inside each user's range, eval rows). Throws DataError
+// naming `where` and the first violation.
+void validate_dataset(const Dataset& ds, const std::string& where);
 
 // Reads and validates dataset.h5 (schema name/version, shapes, id ranges).
 // Throws IoError/DataError saying what is wrong and how to fix it.

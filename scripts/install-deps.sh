@@ -11,7 +11,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libhdf5-dev hdf5-tools
   libyaml-cpp-dev libboost-dev nlohmann-json3-dev libpcre2-dev
-  libsentencepiece-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev
+  libsentencepiece-dev sentencepiece libicu-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

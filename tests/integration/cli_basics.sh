@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The CLI contract: --version, --help, exit codes, --json, strict config errors.
+source "$(dirname "$0")/lib.sh"
+
+expect_exit 0 "$LLMSREC" --version
+for lib in libtorch mpi hdf5 yaml-cpp git; do
+  grep -q "^$lib " <<<"$OUT" || fail "--version does not list $lib: $OUT"
+done
+pass "--version lists libraries"
+
+expect_exit 0 "$LLMSREC" --help
+grep -q "inspect" <<<"$OUT" || fail "--help does not list inspect"
+grep -q "Exit codes" <<<"$OUT" || fail "--help does not document exit codes"
+pass "--help"
+
+expect_exit 2 "$LLMSREC" no-such-command
+pass "unknown command exits 2"
+
+cat >"$WORK/typo.yaml" <<'YAML'
+run:
+  seed: 3
+data:
+  kcore: 5
+YAML
+expect_exit 2 "$LLMSREC" config -c "$WORK/typo.yaml"
+grep -q "typo.yaml:4" <<<"$ERR" || fail "config error does not name file:line: $ERR"
+grep -q "data.kcore" <<<"$ERR" || fail "config error does not name the key: $ERR"
+pass "unknown config key exits 2 naming file:line and key"
+
+expect_exit 2 "$LLMSREC" config --json --set data.k_core=abc
+[ "$(json_get "$OUT" '["exit_code"]')" = "2" ] || fail "--json error object lacks exit_code: $OUT"
+pass "--json prints an error object on failure"
+
+expect_exit 0 "$LLMSREC" config --json --set run.dir="$WORK/r" --set data.k_core=7
+[ "$(json_get "$OUT" '["run_dir"]')" = "$WORK/r" ] || fail "run.dir override not applied: $OUT"
+grep -q "k_core: 7" <<<"$(json_get "$OUT" '["config"]')" || fail "override missing from resolved config"
+[ "$(printf '%s\n' "$OUT" | wc -l)" -eq 1 ] || fail "--json must print exactly one line/object"
+pass "--json prints one object; --set reaches the resolved config"
+
+echo "not hdf5" >"$WORK/foreign.h5"
+expect_exit 5 "$LLMSREC" inspect "$WORK/foreign.h5"
+grep -q "not an HDF5 file" <<<"$ERR" || fail "inspect on a foreign file: $ERR"
+pass "inspect on a foreign file exits 5 with a clear message"

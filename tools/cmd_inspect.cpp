@@ -1,0 +1,94 @@
+// `llmsrec inspect FILE`: tree, attributes, shapes, dtypes, chunking and
+// (with --stats) per-dataset statistics of any llmsrec HDF5 file.
+#include <algorithm>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "checkpoint/h5_inspect.h"
+#include "tools/command.h"
+
+namespace {
+
+std::string shape_text(const nlohmann::json& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i].get<uint64_t>());
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+class InspectCommand : public llmsrec::tools::Command {
+ public:
+  void add_options(CLI::App& app) override {
+    app.add_option("file", file_, "HDF5 file written by llmsrec (dataset.h5, teacher.h5, ckpt-*.h5, ...)")
+        ->required();
+    app.add_flag("--stats", stats_, "per-dataset mean/std/min/max and NaN/Inf counts");
+    app.add_flag("--full-attributes", full_attrs_, "print long attributes (configs) in full");
+  }
+
+  nlohmann::json run() override {
+    llmsrec::checkpoint::DescribeOptions opt;
+    opt.stats = stats_;
+    if (full_attrs_ || common.json) opt.max_attr_chars = 0;
+    return llmsrec::checkpoint::describe_h5(file_, opt);
+  }
+
+  void print_human(const nlohmann::json& d) override {
+    std::cout << fmt::format("{} ({} bytes){}\n", d["file"].get<std::string>(), d["size_bytes"].get<uint64_t>(),
+                             d["schema"].get<std::string>().empty() ? "" : ", schema " + d["schema"].get<std::string>());
+    print_attributes(d["attributes"], "  ");
+    for (const auto& o : d["objects"]) {
+      const std::string path = o["path"];
+      const auto depth = std::count(path.begin(), path.end(), '/');
+      const std::string indent(static_cast<size_t>(depth) * 2, ' ');
+      if (o["kind"] == "group") {
+        std::cout << indent << path << "/\n";
+      } else {
+        std::string extra;
+        if (o.contains("chunk")) extra += " chunk " + shape_text(o["chunk"]);
+        if (o.contains("compression")) extra += " " + o["compression"].get<std::string>();
+        std::cout << fmt::format("{}{} {} {}{}\n", indent, path, o["dtype"].get<std::string>(), shape_text(o["shape"]),
+                                 extra);
+        if (o.contains("stats")) {
+          const auto& s = o["stats"];
+          if (s.contains("mean")) {
+            std::cout << fmt::format("{}  mean {:.6g} std {:.6g} min {:.6g} max {:.6g} nan {} inf {}\n", indent,
+                                     s["mean"].get<double>(), s["std"].get<double>(), s["min"].get<double>(),
+                                     s["max"].get<double>(), s["nan"].get<uint64_t>(), s["inf"].get<uint64_t>());
+          } else {
+            std::cout << fmt::format("{}  nan {} inf {} (no finite values)\n", indent, s["nan"].get<uint64_t>(),
+                                     s["inf"].get<uint64_t>());
+          }
+        }
+      }
+      print_attributes(o["attributes"], indent + "  ");
+    }
+  }
+
+ private:
+  static void print_attributes(const nlohmann::json& attrs, const std::string& indent) {
+    for (auto it = attrs.begin(); it != attrs.end(); ++it) {
+      std::string v = it->get<std::string>();
+      if (v.find('\n') != std::string::npos) {
+        std::cout << indent << "@" << it.key() << ":\n";
+        size_t start = 0;
+        while (start < v.size()) {
+          size_t end = v.find('\n', start);
+          if (end == std::string::npos) end = v.size();
+          std::cout << indent << "  | " << v.substr(start, end - start) << "\n";
+          start = end + 1;
+        }
+      } else {
+        std::cout << indent << "@" << it.key() << " = " << v << "\n";
+      }
+    }
+  }
+
+  std::string file_;
+  bool stats_ = false;
+  bool full_attrs_ = false;
+};
+
+}  // namespace
+
+LLMSREC_REGISTER_COMMAND(InspectCommand, "inspect", "show the tree, attributes, shapes and statistics of an llmsrec HDF5 file")
