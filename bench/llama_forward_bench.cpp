@@ -68,6 +68,7 @@ const LlamaModel& model_for(at::ScalarType dtype) {
     o.kv_heads = kHeads;
     o.hidden_dim = kHidden;
     o.vocab = kVocab;
+    o.with_tokenizer = false;
     write_tiny_llama(dir, o);
     m = std::make_unique<LlamaModel>(LlamaModel::load(dir, {dtype, false}));
   }
