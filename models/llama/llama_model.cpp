@@ -38,19 +38,22 @@ struct LlamaModel::Impl {
   // One decoder layer on packed rows x [T, D].
   at::Tensor layer_forward(const at::Tensor& x, const Layer& w, const SequenceLayout& layout, const at::Tensor& cos,
                            const at::Tensor& sin) const {
-    const int64_t T = x.size(0), H = cfg.num_attention_heads, KV = cfg.num_key_value_heads, hd = cfg.head_dim;
+    const int64_t H = cfg.num_attention_heads, KV = cfg.num_key_value_heads, hd = cfg.head_dim;
     at::Tensor h = rms_norm(x, w.attn_norm, cfg.rms_norm_eps);
     at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
-    at::Tensor q = qkv.narrow(1, 0, H * hd).view({T, H, hd});
-    at::Tensor k = qkv.narrow(1, H * hd, KV * hd).view({T, KV, hd});
-    at::Tensor v = qkv.narrow(1, (H + KV) * hd, KV * hd).view({T, KV, hd});
-    q = apply_rope(q, cos, sin);
-    k = apply_rope(k, cos, sin);
-    at::Tensor out = x + at::linear(attention(q, k, v, layout), w.wo);
+    // One gather onto the attention grid for q, k and v together; split (not
+    // narrow) so the backward concatenates instead of zero-filling three buffers.
+    qkv = to_grid(qkv, layout);
+    const int64_t N = qkv.size(0);
+    auto parts = qkv.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
+    at::Tensor q = apply_rope(parts[0].view({N, H, hd}), cos, sin);
+    at::Tensor k = apply_rope(parts[1].view({N, KV, hd}), cos, sin);
+    at::Tensor v = parts[2].view({N, KV, hd});
+    at::Tensor out = x + at::linear(attention_grid(q, k, v, layout), w.wo);
     h = rms_norm(out, w.mlp_norm, cfg.rms_norm_eps);
-    at::Tensor gu = at::linear(h, w.w_gate_up);
     const int64_t I = cfg.intermediate_size;
-    at::Tensor act = at::silu(gu.narrow(1, 0, I)) * gu.narrow(1, I, I);
+    auto gate_up = at::linear(h, w.w_gate_up).split_with_sizes({I, I}, 1);
+    at::Tensor act = at::silu(gate_up[0]) * gate_up[1];
     return out + at::linear(act, w.w_down);
   }
 };
@@ -212,7 +215,7 @@ ForwardResult LlamaModel::forward(const at::Tensor& inputs_embeds, const std::ve
     throw ShapeError(fmt::format("inputs_embeds has {} rows but the sequence offsets cover {}", inputs_embeds.size(0),
                                  layout.tokens()));
   }
-  const auto [cos, sin] = rope_cos_sin(layout.positions, m.inv_freq, m.opts.dtype);
+  const auto [cos, sin] = rope_cos_sin(layout.grid_positions(), m.inv_freq, m.opts.dtype);
   const bool checkpoint = m.opts.activation_checkpointing && at::GradMode::is_enabled() && inputs_embeds.requires_grad();
   at::Tensor x = inputs_embeds.contiguous();
   for (int64_t l = 0; l < static_cast<int64_t>(m.layers.size()); ++l) {

@@ -91,24 +91,32 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
 }
 
+at::Tensor SequenceLayout::grid_positions() const {
+  if (batch == 1) return positions;
+  return at::arange(max_len, at::TensorOptions().dtype(at::kLong)).repeat({batch});
+}
+
+at::Tensor to_grid(const at::Tensor& packed, const SequenceLayout& layout) {
+  return layout.batch == 1 ? packed : packed.index_select(0, layout.pad_index);
+}
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout) {
-  const int64_t T = q.size(0), H = q.size(1), hd = q.size(2), KV = k.size(1);
+  LLMSREC_ASSERT(q.size(0) == layout.tokens(), "attention: rows != layout tokens");
+  return attention_grid(to_grid(q, layout), to_grid(k, layout), to_grid(v, layout), layout);
+}
+
+at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout) {
+  const int64_t H = q.size(1), hd = q.size(2), KV = k.size(1);
   LLMSREC_ASSERT(H % KV == 0, "query heads must be a multiple of kv heads");
-  LLMSREC_ASSERT(T == layout.tokens(), "attention: rows != layout tokens");
+  LLMSREC_ASSERT(q.size(0) == layout.grid_rows(), "attention_grid: rows != B*S");
   const int64_t G = H / KV, B = layout.batch, S = layout.max_len;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
 
-  at::Tensor qg = q * scale, kg = k, vg = v;
-  if (B > 1) {  // packed rows -> padded [B*S] grid
-    qg = qg.index_select(0, layout.pad_index);
-    kg = kg.index_select(0, layout.pad_index);
-    vg = vg.index_select(0, layout.pad_index);
-  }
   // Query heads grouped by their kv head: [B, KV, G*S, hd] against [B, KV, S, hd],
   // so GQA needs no copy of k and v.
-  qg = qg.view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd});
-  kg = kg.view({B, S, KV, hd}).permute({0, 2, 3, 1});  // [B, KV, hd, S]
-  vg = vg.view({B, S, KV, hd}).permute({0, 2, 1, 3});  // [B, KV, S, hd]
+  at::Tensor qg = (q * scale).view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd});
+  at::Tensor kg = k.reshape({B, S, KV, hd}).permute({0, 2, 3, 1});  // [B, KV, hd, S]
+  at::Tensor vg = v.reshape({B, S, KV, hd}).permute({0, 2, 1, 3});  // [B, KV, S, hd]
 
   at::Tensor scores = at::matmul(qg, kg).view({B, KV, G, S, S});
   const at::ScalarType red = reduction_dtype(q.scalar_type());

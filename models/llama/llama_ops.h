@@ -28,6 +28,10 @@ struct SequenceLayout {
   at::Tensor mask;         // additive [B,1,1,S,S] (or [S,S] when batch == 1): 0 or -inf
 
   int64_t tokens() const { return offsets.back(); }
+  // Rows as attention sees them: T packed rows when batch == 1, else the B*S grid.
+  int64_t grid_rows() const { return batch * max_len; }
+  // RoPE position of every grid row (== positions when batch == 1).
+  at::Tensor grid_positions() const;
   // Throws ShapeError when a sequence is empty or offsets are not increasing.
   static SequenceLayout from_offsets(std::vector<int64_t> offsets, at::ScalarType mask_dtype);
   static SequenceLayout from_lengths(const std::vector<int64_t>& lengths, at::ScalarType mask_dtype);
@@ -44,6 +48,14 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& positions, cons
 
 // HF rotate_half RoPE on x [T, heads, head_dim]: x*cos + rotate_half(x)*sin.
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
+
+// Packed rows [T, ...] -> grid rows [B*S, ...] (no-op when batch == 1). Grid
+// cells past a sequence's end repeat its first row; attention masks them.
+at::Tensor to_grid(const at::Tensor& packed, const SequenceLayout& layout);
+
+// attention() on inputs already on the grid (q [B*S, H, hd], k, v [B*S, KV, hd]);
+// returns packed rows [T, H*hd]. Lets a layer gather once for q, k and v together.
+at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout);
 
 // Causal grouped-query attention inside each sequence. q [T, H, hd] (already
 // rotated), k and v [T, KV, hd] with H % KV == 0; query head h reads kv head

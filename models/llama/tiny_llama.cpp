@@ -1,5 +1,6 @@
 #include "models/llama/tiny_llama.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <vector>
@@ -11,8 +12,25 @@
 #include "core/rng.h"
 #include "models/llama/hf_writer.h"
 #include "models/llama/tensor_names.h"
+#include "models/llama/tokenizer.h"
 
 namespace llmsrec::models::llama {
+
+namespace {
+
+// Text the tiny tokenizer learns its merges from: everyday English plus the
+// shapes of recommendation prompts (titles, dates, numbered history entries).
+constexpr const char* kTinyCorpus =
+    "The user has watched the following items in order. Item No.1, 2014-03-02: \"The Space Between Us\". "
+    "Item No.2, 2014-05-17: \"A Quiet Place in the Country\". Item No.3: \"Learning to Cook at Home\". "
+    "Based on this history, recommend the next item the user will like. The item title is \"Wireless "
+    "Headphones with Noise Cancelling\", a book about the history of the world, a movie about friends, "
+    "a game for the whole family, and a set of kitchen knives. Once upon a time there was a little girl "
+    "who loved to read stories and play outside in the park with her friends and her dog. "
+    "Customers who bought this product also bought these products: running shoes, water bottle, "
+    "travel bag, phone case, coffee maker, desk lamp, notebook, pencil, guitar strings, board game.";
+
+}  // namespace
 
 LlamaConfig tiny_llama_config(const TinyLlamaOptions& o) {
   auto positive = [](const char* name, int64_t v) {
@@ -48,6 +66,15 @@ LlamaConfig tiny_llama_config(const TinyLlamaOptions& o) {
 
 LlamaConfig write_tiny_llama(const std::string& dir, const TinyLlamaOptions& o) {
   LlamaConfig cfg = tiny_llama_config(o);
+  if (o.with_tokenizer) {
+    // 256 byte tokens + merges + 2 special tokens.
+    const std::string path = (std::filesystem::path(dir) / "tokenizer.json").string();
+    core::write_file_atomic(path, make_tiny_tokenizer_json(kTinyCorpus, std::max<int64_t>(0, o.vocab - 258)));
+    auto tok = load_tokenizer(path);
+    cfg.vocab_size = tok->vocab_size();
+    cfg.bos_token_id = tok->bos_id();
+    cfg.eos_token_id = tok->eos_id();
+  }
   std::map<std::string, std::vector<float>> w;
   const auto specs = llama_tensor_specs(cfg);
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -62,9 +89,6 @@ LlamaConfig write_tiny_llama(const std::string& dir, const TinyLlamaOptions& o) 
     w[spec.name] = std::move(v);
   }
   write_hf_llama(dir, cfg, w);
-  if (!o.tokenizer_json.empty()) {
-    core::write_file_atomic((std::filesystem::path(dir) / "tokenizer.json").string(), o.tokenizer_json);
-  }
   return cfg;
 }
 

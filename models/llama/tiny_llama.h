@@ -4,7 +4,7 @@
 //
 //   models::llama::TinyLlamaOptions o;
 //   o.seed = 7; o.dim = 64; o.layers = 2;
-//   models::llama::write_tiny_llama("runs/tiny-llama", o);   // config.json + model.safetensors
+//   models::llama::write_tiny_llama("runs/tiny-llama", o);   // config.json, model.safetensors, tokenizer.json
 #pragma once
 
 #include <cstdint>
@@ -20,20 +20,23 @@ struct TinyLlamaOptions {
   int64_t layers = 2;
   int64_t heads = 4;
   int64_t kv_heads = 2;
-  int64_t vocab = 256;
+  int64_t vocab = 512;
   int64_t hidden_dim = 172;
   int64_t max_pos = 512;
   double rope_theta = 10000.0;
   bool tie_embeddings = false;
   bool attention_bias = false;  // true writes a Qwen2ForCausalLM
   double init_std = 0.02;       // std of the matrices; norms are 1 + N(0, 0.1^2)
-  std::string tokenizer_json;   // written as tokenizer.json when non-empty
+  // Also write a byte-level BPE tokenizer.json (make_tiny_tokenizer_json over a
+  // built-in English corpus, vocab - 258 merges); the model's vocab then equals
+  // the tokenizer's size (which may be below `vocab` if the corpus runs out of pairs).
+  bool with_tokenizer = true;
 };
 
 // The config that write_tiny_llama writes.
 LlamaConfig tiny_llama_config(const TinyLlamaOptions& options);
 
-// Writes DIR/config.json and DIR/model.safetensors (and tokenizer.json). Returns the config.
+// Writes DIR/tokenizer.json (with_tokenizer), DIR/config.json and DIR/model.safetensors. Returns the config.
 LlamaConfig write_tiny_llama(const std::string& dir, const TinyLlamaOptions& options);
 
 }  // namespace llmsrec::models::llama

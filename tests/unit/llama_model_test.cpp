@@ -15,6 +15,7 @@
 #include "models/llama/llama_ops.h"
 #include "models/llama/tensor_names.h"
 #include "models/llama/tiny_llama.h"
+#include "models/llama/tokenizer.h"
 
 namespace fs = std::filesystem;
 using namespace llmsrec;
@@ -44,6 +45,7 @@ class LlamaModelTest : public ::testing::Test {
     o.vocab = 50;
     o.hidden_dim = 48;
     o.init_std = 0.2;  // large enough that attention is far from uniform
+    o.with_tokenizer = false;
     return o;
   }
   LlamaModel make(at::ScalarType dtype, TinyLlamaOptions o, bool ckpt = false) {
@@ -288,4 +290,23 @@ TEST_F(LlamaModelTest, MakeTinyIsDeterministic) {
   std::ifstream c((dir_ / "model.safetensors").string(), std::ios::binary);
   std::string third((std::istreambuf_iterator<char>(c)), {});
   EXPECT_NE(first, third);
+}
+
+TEST_F(LlamaModelTest, MakeTinyWritesAMatchingTokenizer) {
+  auto o = tiny();
+  o.with_tokenizer = true;
+  o.vocab = 400;
+  auto cfg = write_tiny_llama(dir_.string(), o);
+  auto tok = load_tokenizer(dir_.string());
+  EXPECT_EQ(cfg.vocab_size, tok->vocab_size());
+  EXPECT_LE(cfg.vocab_size, 400);
+  EXPECT_EQ(cfg.bos_token_id, tok->bos_id());
+  auto model = LlamaModel::load(dir_.string());
+  EXPECT_EQ(model.config().vocab_size, tok->vocab_size());
+  std::vector<int64_t> ids;
+  for (int32_t id : tok->encode("Item No.1, \"Dune\"", true)) ids.push_back(id);
+  at::NoGradGuard no_grad;
+  auto out = model.forward(model.embed_tokens(at::tensor(ids, at::kLong)), {0, static_cast<int64_t>(ids.size())},
+                           {{}, true});
+  EXPECT_EQ(out.logits.size(1), tok->vocab_size());
 }
