@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_config.h"
 #include "core/config.h"
 #include "data/data_config.h"
 
@@ -30,6 +31,7 @@ struct RunSection : ConfigSection {
 struct RunConfig : ConfigSection {
   RunSection run;
   data::DataConfig data;
+  cluster::ClusterConfig cluster;
 
   std::string source_file;    // the -c file ("" = built-in defaults)
   std::string resolved_yaml;  // defaults + file + overrides, stored in every output
@@ -37,6 +39,7 @@ struct RunConfig : ConfigSection {
   void visit(ConfigVisitor& v) override {
     v.section("run", run, "run-wide settings");
     v.section("data", data, "raw input, preprocessing and dataset.h5 (llmsrec prepare)");
+    v.section("cluster", cluster, "communicator, deadlines, heartbeats/watchdog and the /metrics control server");
   }
 
   // `relative` under run.dir (absolute paths pass through).
