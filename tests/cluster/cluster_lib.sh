@@ -20,6 +20,7 @@ YAML
 
 # start_check ARGS... : mpirun -np 2 llmsrec cluster check ARGS in the background; sets MPI_PID.
 start_check() {
+  rm -f "$WORK/run/control.json"
   mpirun -np 2 --oversubscribe --allow-run-as-root "$LLMSREC" cluster check "$@" \
     >"$WORK/check.out" 2>"$WORK/check.err" &
   MPI_PID=$!
