@@ -104,22 +104,37 @@ void check_rank_table(const std::vector<RankInfo>& ranks) {
 }
 
 std::string format_rank_table(const std::vector<RankInfo>& ranks) {
-  std::string out = fmt::format("{:>4}  {:<20} {:>5}  {:<8} {:>8}", "rank", "host", "local", "device", "pid");
+  // Columns: rank, host, local, device, pid, then one per loaded library (not
+  // llmsrec/git: one build, shown once below). Widths fit the widest cell.
+  std::vector<std::string> header = {"rank", "host", "local", "device", "pid"};
+  std::vector<std::vector<std::string>> rows;
   std::vector<std::string> components;
   if (!ranks.empty()) {
     for (const auto& [name, version] : ranks[0].versions) {
-      if (name == "llmsrec" || name == "git") continue;  // the same build: shown once, below
-      components.push_back(name);
-      out += fmt::format("  {}", name);
+      if (name != "llmsrec" && name != "git") components.push_back(name);
     }
   }
-  out += '\n';
+  header.insert(header.end(), components.begin(), components.end());
   for (const auto& r : ranks) {
-    out += fmt::format("{:>4}  {:<20} {:>5}  {:<8} {:>8}", r.rank, r.host, r.local_rank, r.device, r.pid);
     std::map<std::string, std::string> v(r.versions.begin(), r.versions.end());
-    for (const auto& c : components) out += fmt::format("  {}", v[c]);
-    out += '\n';
+    std::vector<std::string> row = {std::to_string(r.rank), r.host, std::to_string(r.local_rank), r.device,
+                                    std::to_string(r.pid)};
+    for (const auto& c : components) row.push_back(v[c]);
+    rows.push_back(row);
   }
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < cells.size(); ++c) out += fmt::format("{:<{}}  ", cells[c], width[c]);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line(header);
+  for (const auto& row : rows) out += line(row);
   if (!ranks.empty()) {
     std::map<std::string, std::string> v(ranks[0].versions.begin(), ranks[0].versions.end());
     out += fmt::format("build: llmsrec {} (git {})\n", v["llmsrec"], v["git"]);
