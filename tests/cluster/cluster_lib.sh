@@ -24,7 +24,8 @@ start_check() {
   mpirun -np 2 --oversubscribe --allow-run-as-root "$LLMSREC" cluster check "$@" \
     >"$WORK/check.out" 2>"$WORK/check.err" &
   MPI_PID=$!
-  trap 'kill -CONT ${RANK_PIDS:-} 2>/dev/null; kill -9 $MPI_PID ${RANK_PIDS:-} 2>/dev/null; rm -rf "$WORK"' EXIT
+  # set -e holds inside the trap too: no cleanup step may fail.
+  trap 'kill -CONT ${RANK_PIDS:-} 2>/dev/null || true; kill -9 $MPI_PID ${RANK_PIDS:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 }
 
 # wait_control : waits for control.json and both ranks' heartbeats; sets PORT, RANK_PIDS, URL.

@@ -69,7 +69,8 @@ SlurmUser=$(id -un)
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$T/munge/munge.sock
+# cred_expire also sets how long a requeued job waits before it may start again (default 120 s).
+AuthInfo=socket=$T/munge/munge.sock,cred_expire=10
 StateSaveLocation=$T/state
 SlurmdSpoolDir=$T/spool
 SlurmctldPidFile=$T/slurmctld.pid
@@ -158,9 +159,7 @@ for _ in $(seq 1 240); do
   sleep 0.25
 done
 [ "$(job_field "$job" Restarts)" = 1 ] || fail "job was not requeued (Restarts=$(job_field "$job" Restarts))"
-# A requeued job is held back by its BeginTime; release it now rather than waiting.
-scontrol update JobId="$job" StartTime=now 2>/dev/null || true
-wait_state "$job" COMPLETED 90
+wait_state "$job" COMPLETED 100   # requeued jobs wait cred_expire (10 s) before starting again
 grep -q "batch shell got SIGUSR1" "$log" || fail "the batch shell did not trap USR1"
 [ "$(grep -c 'preempted at step' "$log")" -ge 2 ] || fail "both ranks should report 'preempted at step'"
 grep -q "job step exited with 3" "$log" || fail "the preempted step did not exit 3"
