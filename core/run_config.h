@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/cluster_config.h"
 #include "core/config.h"
 #include "data/data_config.h"
 #include "models/llama/llm_config.h"
@@ -38,6 +39,7 @@ struct RunConfig : ConfigSection {
   models::llama::LlmConfig llm;
   models::prompt::PromptConfig prompt;
   trainer::TrainConfig train;
+  cluster::ClusterConfig cluster;
 
   std::string source_file;    // the -c file ("" = built-in defaults)
   std::string resolved_yaml;  // defaults + file + overrides, stored in every output
@@ -49,6 +51,7 @@ struct RunConfig : ConfigSection {
     v.section("llm", llm, "the frozen LLM (HF directory) and its compute settings");
     v.section("prompt", prompt, "LLM-SRec prompt templates (Table 2 of the paper, as the reference writes them)");
     v.section("train", train, "LLM-SRec training (llmsrec train)");
+    v.section("cluster", cluster, "communicator, deadlines, heartbeats/watchdog and the /metrics control server");
   }
 
   // `relative` under run.dir (absolute paths pass through).

@@ -1,0 +1,123 @@
+// The explicit run context of a distributed job (STYLE.md: no mutable
+// globals): MPI runtime, the world communicator, rank/size/local rank/host/
+// device, the rank table, the control plane (rank 0's server, every rank's
+// heartbeat client), live metrics and the preemption flag. The trainer and
+// `llmsrec cluster check` create one and pass it down.
+//
+//   auto cfg = core::load_run_config(file, overrides);
+//   auto ctx = cluster::ClusterContext::create(cfg);       // Collective
+//   for (int64_t step = 0; ...; ++step) {
+//     ctx->set_phase(fmt::format("step {}: forward", step));
+//     ctx->world().allreduce(grads, cluster::ReduceOp::kAverage);   // Collective
+//     if (ctx->preemption_agreed()) { ...checkpoint on rank 0...; throw cluster::Preempted(step); }
+//   }
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cluster/communicator.h"
+#include "cluster/live_metrics.h"
+#include "cluster/signals.h"
+
+namespace llmsrec::core {
+struct RunConfig;
+}
+
+namespace llmsrec::cluster {
+
+class MpiRuntime;
+class ControlServer;
+class HeartbeatClient;
+struct HungRank;
+
+// One row of the start-up table, as every rank reports itself.
+struct RankInfo {
+  int rank = 0;
+  std::string host;
+  int local_rank = 0;
+  std::string device;  // "cpu" or "cuda:N"
+  int64_t pid = 0;
+  uint64_t config_hash = 0;
+  std::vector<std::pair<std::string, std::string>> versions;  // core::version_table()
+};
+
+// Throws CommError naming the ranks and the component when loaded library
+// versions differ from rank 0's, and ConfigError naming the ranks when the
+// resolved config hashes differ. Pure: every rank runs it on the same table.
+void check_rank_table(const std::vector<RankInfo>& ranks);
+// The table rank 0 logs: rank, host, local rank, device, pid, then versions.
+std::string format_rank_table(const std::vector<RankInfo>& ranks);
+
+class ClusterContext {
+ public:
+  // Collective (all ranks of MPI_COMM_WORLD): initialises MPI (unless
+  // cluster.backend is local), builds the world communicator, gathers the rank
+  // table and checks it (versions, config hash), logs it on rank 0, starts the
+  // control server on rank 0 and a heartbeat client on every rank, and installs
+  // the SIGUSR1/SIGTERM handlers. argc/argv may be null.
+  static std::unique_ptr<ClusterContext> create(const core::RunConfig& cfg, int* argc = nullptr,
+                                                char*** argv = nullptr);
+  // Collective. The same on an MPI runtime the caller owns (MPI test binaries).
+  static std::unique_ptr<ClusterContext> create(const core::RunConfig& cfg, MpiRuntime& mpi);
+  ~ClusterContext();  // stops heartbeats and the server, then finalizes MPI
+  ClusterContext(const ClusterContext&) = delete;
+  ClusterContext& operator=(const ClusterContext&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }
+  const std::string& host() const { return host_; }
+  const std::string& device() const { return device_; }
+  const std::vector<RankInfo>& ranks() const { return ranks_; }
+
+  // Tensor collectives (MPI on CPU or NCCL on CUDA, per cluster.backend).
+  Communicator& world() { return *world_; }
+  // Host-side collectives (flags, hashes, small metrics): MPI, or local.
+  Communicator& host_comm() { return host_comm_ ? *host_comm_ : *world_; }
+
+  LiveMetrics& metrics() { return metrics_; }
+  PreemptionSignals& signals() { return signals_; }
+  // The control server's port on every rank (0 = control plane off).
+  int control_port() const { return control_port_; }
+  ControlServer* control_server() { return server_.get(); }  // rank 0 only, else null
+
+  // What the training thread is doing; goes into heartbeats and errors/rank-R.json.
+  void set_phase(const std::string& phase);
+  void set_step(int64_t step);
+
+  // Collective: allreduce(max) of the preemption flag over host_comm().
+  bool preemption_agreed();
+  // Collective: compares `hash` (e.g. of the replicated parameters) across
+  // ranks; a difference is a CommError naming the ranks, `what` and `step`.
+  void check_replicas_identical(uint64_t hash, int64_t step, const std::string& what);
+
+  // Ends every rank of the job with `code` (MPI_Abort; _Exit without MPI).
+  [[noreturn]] void abort(int code) const;
+
+ private:
+  ClusterContext() = default;
+  void start_control_plane(const core::RunConfig& cfg);
+  void on_hung(const HungRank& hung, const std::string& run_dir) const;
+
+  void init(const core::RunConfig& cfg);
+
+  std::unique_ptr<MpiRuntime> owned_mpi_;
+  MpiRuntime* mpi_ = nullptr;  // owned_mpi_ or the caller's; null for backend local
+  std::unique_ptr<Communicator> host_comm_;
+  std::unique_ptr<Communicator> world_;
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
+  std::string host_;
+  std::string device_ = "cpu";
+  std::vector<RankInfo> ranks_;
+  LiveMetrics metrics_;
+  PreemptionSignals signals_;
+  int control_port_ = 0;
+  std::unique_ptr<ControlServer> server_;
+  std::unique_ptr<HeartbeatClient> heartbeat_;
+};
+
+}  // namespace llmsrec::cluster

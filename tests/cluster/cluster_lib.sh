@@ -1,0 +1,63 @@
+# Helpers for the cluster integration tests (sourced after lib.sh): start
+# `llmsrec cluster check` under mpirun -np 2 in the background and find rank
+# 0's control server and each rank's pid through /status.
+command -v mpirun >/dev/null || skip_test "mpirun not found"
+command -v curl >/dev/null || skip_test "curl not found (apt-get install curl)"
+
+# write_cluster_config FILE HEARTBEAT_TIMEOUT_S
+write_cluster_config() {
+  cat >"$1" <<YAML
+run:
+  dir: $WORK/run
+cluster:
+  backend: mpi
+  timeout_s: 120
+  heartbeat_interval_s: 0.5
+  heartbeat_timeout_s: $2
+  control_port: -1        # any free port; rank 0 writes it to run/control.json
+YAML
+}
+
+# start_check ARGS... : mpirun -np 2 llmsrec cluster check ARGS in the background; sets MPI_PID.
+start_check() {
+  rm -f "$WORK/run/control.json"
+  mpirun -np 2 --oversubscribe --allow-run-as-root "$LLMSREC" cluster check "$@" \
+    >"$WORK/check.out" 2>"$WORK/check.err" &
+  MPI_PID=$!
+  # set -e holds inside the trap too: no cleanup step may fail.
+  trap 'kill -CONT ${RANK_PIDS:-} 2>/dev/null || true; kill -9 $MPI_PID ${RANK_PIDS:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
+}
+
+# wait_control : waits for control.json and both ranks' heartbeats; sets PORT, RANK_PIDS, URL.
+wait_control() {
+  for _ in $(seq 1 300); do
+    [ -s "$WORK/run/control.json" ] && break
+    kill -0 "$MPI_PID" 2>/dev/null || fail "the run ended before its control server started: $(cat "$WORK/check.err")"
+    sleep 0.1
+  done
+  PORT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$WORK/run/control.json")
+  URL="http://127.0.0.1:$PORT"
+  for _ in $(seq 1 100); do
+    STATUS=$(curl -s --max-time 2 "$URL/status" || true)
+    RANK_PIDS=$(python3 -c 'import json,sys
+d=json.loads(sys.argv[1]); r=d["ranks"]
+print(" ".join(str(x["pid"]) for x in r) if all(x["seen"] and x["step"] > 0 for x in r) else "")' "$STATUS" 2>/dev/null || true)
+    [ -n "$RANK_PIDS" ] && return 0
+    sleep 0.1
+  done
+  fail "both ranks never showed up in /status: $STATUS"
+}
+
+rank_pid() { echo "$RANK_PIDS" | cut -d' ' -f$(($1 + 1)); }
+
+# wait_exit SECONDS : waits for mpirun; sets RC and ELAPSED (seconds, float).
+wait_exit() {
+  local t0=$(date +%s.%N)
+  for _ in $(seq 1 $(($1 * 10))); do
+    kill -0 "$MPI_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$MPI_PID" 2>/dev/null && fail "mpirun still running after $1 s: $(tail -5 "$WORK/check.err")"
+  set +e; wait "$MPI_PID"; RC=$?; set -e
+  ELAPSED=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
+}

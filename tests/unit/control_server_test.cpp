@@ -1,0 +1,203 @@
+// The control server in-process: heartbeats from real HeartbeatClients over
+// TCP, the watchdog's decisions, and HTTP answers to a raw-socket client.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "cluster/control_server.h"
+#include "cluster/heartbeat_client.h"
+#include "cluster/live_metrics.h"
+
+using namespace llmsrec::cluster;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A connected TCP socket to 127.0.0.1:port (closed on destruction).
+struct Socket {
+  int fd = -1;
+  explicit Socket(int port, double recv_timeout_s = 5) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) ADD_FAILURE() << "connect failed";
+    timeval tv{static_cast<time_t>(recv_timeout_s), static_cast<suseconds_t>((recv_timeout_s - (int)recv_timeout_s) * 1e6)};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  ~Socket() { ::close(fd); }
+  void send(const std::string& s) const { ASSERT_EQ(::send(fd, s.data(), s.size(), MSG_NOSIGNAL), (ssize_t)s.size()); }
+  std::string read_all() const {  // until EOF or the receive timeout
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+    return out;
+  }
+};
+
+std::string request(int port, const std::string& raw) {
+  Socket s(port);
+  s.send(raw);
+  return s.read_all();
+}
+
+std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+template <class Pred>
+bool wait_for(Pred pred, double seconds) {
+  const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+ControlServerOptions options(int world, LiveMetrics* metrics = nullptr) {
+  ControlServerOptions o;
+  o.world_size = world;
+  o.heartbeat_timeout_s = 30;
+  o.metrics = metrics;
+  o.http_read_timeout_s = 5;
+  return o;
+}
+
+HeartbeatClientOptions client(int port, int rank) {
+  HeartbeatClientOptions c;
+  c.server_port = port;
+  c.rank = rank;
+  c.host = "host" + std::to_string(rank);
+  c.interval_s = 0.05;
+  return c;
+}
+
+}  // namespace
+
+TEST(ControlServer, ReceivesHeartbeatsFromEveryRank) {
+  ControlServer server(options(2));
+  ASSERT_GT(server.port(), 0);
+  HeartbeatClient r0(client(server.port(), 0)), r1(client(server.port(), 1));
+  r1.set_phase("forward step 7");
+  r1.set_step(7);
+  ASSERT_TRUE(wait_for([&] { auto h = server.ranks(); return h[0].seen && h[1].last.step == 7; }, 5));
+  auto h = server.ranks();
+  EXPECT_EQ(h[1].last.host, "host1");
+  EXPECT_EQ(h[1].last.phase, "forward step 7");
+  EXPECT_EQ(h[1].last.pid, static_cast<int64_t>(::getpid()));
+  EXPECT_LT(h[1].heartbeat_age_s, 1.0);
+  EXPECT_GT(r1.sent(), 0);
+}
+
+TEST(ControlServer, WatchdogNamesARankThatNeverHeartbeats) {
+  std::promise<HungRank> hung;
+  auto o = options(2);
+  o.heartbeat_timeout_s = 0.6;
+  o.on_hung = [&](const HungRank& h) { hung.set_value(h); };
+  const auto start = Clock::now();
+  ControlServer server(o);
+  HeartbeatClient r0(client(server.port(), 0));
+  auto f = hung.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  const double took = std::chrono::duration<double>(Clock::now() - start).count();
+  HungRank h = f.get();
+  EXPECT_EQ(h.rank, 1);
+  EXPECT_NE(h.reason.find("never sent a heartbeat"), std::string::npos) << h.reason;
+  EXPECT_GE(took, 0.6);
+  EXPECT_LT(took, 2.0);
+}
+
+TEST(ControlServer, WatchdogNamesARankWithoutProgressAndItsPhase) {
+  std::promise<HungRank> hung;
+  auto o = options(1);
+  o.step_timeout_s = 0.5;  // alive (heartbeats flow) but the training thread is stuck
+  o.on_hung = [&](const HungRank& h) { hung.set_value(h); };
+  ControlServer server(o);
+  HeartbeatClient r0(client(server.port(), 0));
+  r0.set_phase("allreduce step 3");
+  auto f = hung.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  HungRank h = f.get();
+  EXPECT_EQ(h.rank, 0);
+  EXPECT_EQ(h.phase, "allreduce step 3");
+  EXPECT_EQ(h.host, "host0");
+  EXPECT_NE(h.reason.find("no progress"), std::string::npos) << h.reason;
+}
+
+TEST(ControlServer, ACleanShutdownIsNotAHang) {
+  bool fired = false;
+  auto o = options(1);
+  o.heartbeat_timeout_s = 0.5;
+  o.on_hung = [&](const HungRank&) { fired = true; };
+  ControlServer server(o);
+  {
+    HeartbeatClient r0(client(server.port(), 0));
+    ASSERT_TRUE(wait_for([&] { return server.ranks()[0].seen; }, 5));
+  }  // sends "done"
+  ASSERT_TRUE(wait_for([&] { return server.ranks()[0].last.done; }, 5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_FALSE(fired);
+}
+
+TEST(ControlServer, HttpMetricsStatusAndErrors) {
+  LiveMetrics metrics;
+  metrics.set("step", 42);
+  metrics.set("loss", 0.75, {{"part", "mse"}});
+  ControlServer server(options(1, &metrics));
+  HeartbeatClient r0(client(server.port(), 0));
+  ASSERT_TRUE(wait_for([&] { return server.ranks()[0].seen; }, 5));
+  const int port = server.port();
+
+  std::string res = request(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(status_line(res), "HTTP/1.1 200 OK");
+  EXPECT_NE(res.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+  EXPECT_NE(res.find("\nllmsrec_step 42\n"), std::string::npos) << res;
+  EXPECT_NE(res.find("llmsrec_loss{part=\"mse\"} 0.75"), std::string::npos);
+  EXPECT_NE(res.find("llmsrec_heartbeat_age_seconds{rank=\"0\",host=\"host0\"}"), std::string::npos);
+
+  res = request(port, "GET /status?pretty HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(status_line(res), "HTTP/1.1 200 OK");
+  auto body = nlohmann::json::parse(res.substr(res.find("\r\n\r\n") + 4));
+  EXPECT_EQ(body["metrics"]["step"].get<double>(), 42);
+  EXPECT_EQ(body["ranks"][0]["host"], "host0");
+
+  EXPECT_EQ(status_line(request(port, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")), "HTTP/1.1 404 Not Found");
+  res = request(port, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_EQ(status_line(res), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_NE(res.find("Allow: GET"), std::string::npos);
+  EXPECT_EQ(status_line(request(port, "garbage garbage\r\n\r\n")), "HTTP/1.1 400 Bad Request");
+  EXPECT_EQ(status_line(request(port, "GET /metrics HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n")),
+            "HTTP/1.1 431 Request Header Fields Too Large");
+  EXPECT_EQ(status_line(request(port, "LLMSREC-HB 1\nnot json\n")), "");  // dropped, no HTTP answer
+}
+
+TEST(ControlServer, SilentClientsNeitherBlockRequestsNorHeartbeats) {
+  auto o = options(1);
+  o.http_read_timeout_s = 1.0;
+  o.http_max_connections = 3;
+  ControlServer server(o);
+  HeartbeatClient r0(client(server.port(), 0));
+  // Established heartbeat streams do not count against the HTTP limit.
+  ASSERT_TRUE(wait_for([&] { return server.ranks()[0].seen; }, 5));
+  Socket idle1(server.port()), idle2(server.port());  // connect, send nothing
+  const auto t0 = Clock::now();
+  EXPECT_EQ(status_line(request(server.port(), "GET /status HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 0.5);
+  // Over the connection limit: refused at once (EOF, no answer).
+  Socket idle3(server.port());
+  Socket refused(server.port(), 2);
+  EXPECT_EQ(refused.read_all(), "");
+  // The idle ones are cut at the read deadline, after which requests go through again.
+  EXPECT_EQ(idle1.read_all(), "");
+  EXPECT_EQ(status_line(request(server.port(), "GET /metrics HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
+  const double age = server.ranks()[0].heartbeat_age_s;
+  EXPECT_LT(age, 0.5) << "heartbeats kept flowing while HTTP clients stalled";
+}
