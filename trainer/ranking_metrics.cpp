@@ -18,6 +18,12 @@ void RankingCounts::add(int64_t rank) {
   if (rank < max_k()) ++hits_[static_cast<size_t>(rank)];
 }
 
+void RankingCounts::set_counts(std::vector<int64_t> rank_histogram, int64_t users) {
+  LLMSREC_ASSERT(rank_histogram.size() == hits_.size(), "rank histogram width differs");
+  hits_ = std::move(rank_histogram);
+  users_ = users;
+}
+
 void RankingCounts::merge(const RankingCounts& other) {
   if (other.max_k() != max_k()) {
     throw ShapeError(fmt::format("RankingCounts::merge: max_k {} vs {}", max_k(), other.max_k()));

@@ -24,6 +24,8 @@ class RankingCounts {
   explicit RankingCounts(int64_t max_k = 20);
   void add(int64_t rank);                   // 0-based rank of the target
   void merge(const RankingCounts& other);   // same max_k required
+  // Replaces the state with a reduced histogram (e.g. summed over ranks).
+  void set_counts(std::vector<int64_t> rank_histogram, int64_t users);
   int64_t users() const { return users_; }
   int64_t max_k() const { return static_cast<int64_t>(hits_.size()); }
   // hits_[r] = users whose target had rank r (r < max_k); the flat form for allreduce.

@@ -29,6 +29,8 @@ class TeacherAdam {
   void step();
   int64_t steps() const { return steps_; }
   void set_steps(int64_t s) { steps_ = s; }
+  double lr() const { return opt_.lr; }
+  void set_lr(double lr) { opt_.lr = lr; }  // schedules (LLM-SRec decays lr after each validation)
   std::vector<at::Tensor>& exp_avg() { return m_; }
   std::vector<at::Tensor>& exp_avg_sq() { return v_; }
 

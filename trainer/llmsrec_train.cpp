@@ -1,0 +1,345 @@
+#include "trainer/llmsrec_train.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "checkpoint/checkpoint_store.h"
+#include "cluster/cluster_context.h"
+#include "cluster/gradient_fusion.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/rng.h"
+#include "core/run_config.h"
+#include "models/prompt/prompt_builder.h"
+#include "sharding/epoch_plan.h"
+#include "trainer/llmsrec_eval.h"
+#include "trainer/llmsrec_loss.h"
+#include "trainer/llmsrec_model.h"
+#include "trainer/llmsrec_setup.h"
+#include "trainer/teacher_adam.h"
+
+namespace llmsrec::trainer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using models::prompt::BuiltPrompt;
+
+// Where training stands; everything needed to resume exactly.
+struct Position {
+  int64_t epoch = 0;
+  int64_t step_in_epoch = 0;  // next step to run in `epoch`
+  int64_t global_step = 0;    // optimizer steps done
+  double lr = 0;
+  double best_hr10 = -1;
+  int64_t bad_validations = 0;
+  bool done = false;
+  nlohmann::json best_valid = nlohmann::json::object();
+};
+
+nlohmann::json to_json(const Position& p) {
+  return {{"epoch", p.epoch}, {"step_in_epoch", p.step_in_epoch}, {"global_step", p.global_step}, {"lr", p.lr},
+          {"best_hr10", p.best_hr10}, {"bad_validations", p.bad_validations}, {"done", p.done},
+          {"best_valid", p.best_valid}};
+}
+
+Position position_from(const nlohmann::json& j) {
+  Position p;
+  p.epoch = j.at("epoch");
+  p.step_in_epoch = j.at("step_in_epoch");
+  p.global_step = j.at("global_step");
+  p.lr = j.at("lr");
+  p.best_hr10 = j.at("best_hr10");
+  p.bad_validations = j.at("bad_validations");
+  p.done = j.at("done");
+  p.best_valid = j.at("best_valid");
+  return p;
+}
+
+// `count` distinct items in 1..num_items, none in `exclude`, keyed by (seed, epoch, user).
+std::vector<int32_t> sample_negatives(int64_t num_items, const std::unordered_set<int32_t>& exclude, int64_t count,
+                                      uint64_t seed, int64_t epoch, int64_t user) {
+  if (num_items - static_cast<int64_t>(exclude.size()) < count) {
+    throw DataError(fmt::format("user {} has interacted with too many items to sample {} negatives", user, count));
+  }
+  core::Rng rng(core::stream_seed(seed, core::Stream::kTrainNegatives, static_cast<uint64_t>(epoch),
+                                  static_cast<uint64_t>(user)));
+  std::vector<int32_t> out;
+  while (static_cast<int64_t>(out.size()) < count) {
+    auto item = static_cast<int32_t>(1 + rng.uniform(static_cast<uint64_t>(num_items)));
+    if (exclude.count(item) || std::find(out.begin(), out.end(), item) != out.end()) continue;
+    out.push_back(item);
+  }
+  return out;
+}
+
+struct StepOutput {
+  LossParts loss;
+  int64_t tokens = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(const core::RunConfig& cfg, cluster::ClusterContext& ctx, const TrainOptions& opt)
+      : cfg_(cfg), tc_(cfg.train), ctx_(ctx), opt_(opt), seed_(static_cast<uint64_t>(cfg.run.seed)),
+        setup_(load_llmsrec(cfg)), named_(setup_.model->named_parameters()), params_(setup_.model->parameters()),
+        fusion_(params_), adam_(params_, {.lr = tc_.lr, .beta1 = tc_.beta1, .beta2 = tc_.beta2, .eps = 1e-8}),
+        store_(cfg.run.dir, static_cast<int>(tc_.keep_checkpoints)) {
+    pos_.lr = tc_.lr;
+    const data::Dataset& ds = setup_.dataset;
+    for (int64_t u = 0; u < ds.num_users(); ++u) {
+      if (ds.train_items(u).size() >= 2) train_users_.push_back(u);
+    }
+    // Validation users: a fixed, seeded subset of the valid candidates' rows.
+    std::vector<int64_t> rows(ds.valid.users.size());
+    for (size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<int64_t>(r);
+    rows = sharding::shuffled(rows, core::stream_seed(seed_, core::Stream::kValidUsers), 0);
+    if (static_cast<int64_t>(rows.size()) > tc_.valid_users) rows.resize(static_cast<size_t>(tc_.valid_users));
+    std::sort(rows.begin(), rows.end());
+    valid_rows_ = rows;
+    if (train_users_.empty()) throw DataError("no user has 2 or more training items: nothing to train on");
+    // Start-up check: every rank built the same trainables from the same seed.
+    ctx_.check_replicas_identical(cluster::parameter_hash(params_), 0, "initial trainable parameters");
+  }
+
+  nlohmann::json run() {
+    const auto start = Clock::now();
+    if (opt_.resume) resume();
+    const bool root = ctx_.rank() == 0;
+    std::ofstream metrics;
+    if (root) {
+      std::filesystem::create_directories(cfg_.run.dir);
+      metrics.open(std::filesystem::path(cfg_.run.dir) / "metrics.jsonl", std::ios::app);
+    }
+    int64_t tokens_since = 0;
+    auto last_log = Clock::now();
+    while (!pos_.done && pos_.epoch < tc_.epochs) {
+      sharding::EpochPlan plan(train_users_, seed_, pos_.epoch, ctx_.size(), ctx_.rank(), tc_.batch);
+      const int64_t validate_every = std::max<int64_t>(1, plan.steps() / tc_.validations_per_epoch);
+      if (root && opt_.progress) opt_.progress->start(fmt::format("epoch {}", pos_.epoch + 1), plan.steps(), "step");
+      if (root && opt_.progress && pos_.step_in_epoch > 0) opt_.progress->advance(pos_.step_in_epoch);
+      for (; pos_.step_in_epoch < plan.steps(); ++pos_.step_in_epoch) {
+        if (ctx_.preemption_agreed()) {
+          if (root) save();
+          throw cluster::Preempted(pos_.global_step);
+        }
+        ctx_.set_step(pos_.global_step);
+        ctx_.set_phase(fmt::format("epoch {} step {}: train", pos_.epoch, pos_.step_in_epoch));
+        StepOutput out = step(plan.step(pos_.step_in_epoch));
+        ++pos_.global_step;
+        tokens_since += out.tokens;
+        if (tc_.param_check_every > 0 && pos_.global_step % tc_.param_check_every == 0) {
+          ctx_.check_replicas_identical(cluster::parameter_hash(params_), pos_.global_step, "trainable parameters");
+        }
+        const double secs = std::chrono::duration<double>(Clock::now() - last_log).count();
+        nlohmann::json line = {{"step", pos_.global_step}, {"epoch", pos_.epoch}, {"loss", out.loss.rec + out.loss.distill + out.loss.uniformity},
+                               {"rec", out.loss.rec}, {"distill", out.loss.distill}, {"uniformity", out.loss.uniformity},
+                               {"lr", pos_.lr}, {"tokens_per_s_rank", secs > 0 ? tokens_since / secs : 0.0}};
+        tokens_since = 0;
+        last_log = Clock::now();
+        publish(line);
+        if (root) metrics << line.dump() << "\n" << std::flush;
+        if (root && opt_.progress) opt_.progress->advance(1);
+
+        const bool last_step = pos_.step_in_epoch + 1 == plan.steps();
+        const bool capped = tc_.max_steps > 0 && pos_.global_step >= tc_.max_steps;
+        if ((pos_.step_in_epoch + 1) % validate_every == 0 || last_step) {
+          nlohmann::json v = validate();
+          if (root) metrics << v.dump() << "\n" << std::flush;
+          if (pos_.done) { ++pos_.step_in_epoch; break; }
+        }
+        if (capped) {
+          pos_.done = true;
+          ++pos_.step_in_epoch;
+          break;
+        }
+        if (tc_.checkpoint_every > 0 && pos_.global_step % tc_.checkpoint_every == 0 && root) save_next();
+      }
+      if (root && opt_.progress) opt_.progress->finish();
+      if (pos_.step_in_epoch >= plan.steps()) {
+        ++pos_.epoch;
+        pos_.step_in_epoch = 0;
+      }
+    }
+    pos_.done = true;
+    std::string final_ckpt;
+    if (root) final_ckpt = save();
+    ctx_.host_comm().barrier();
+    return {{"steps", pos_.global_step}, {"epochs", pos_.epoch}, {"best_valid", pos_.best_valid},
+            {"lr", pos_.lr}, {"checkpoint", final_ckpt}, {"ranks", ctx_.size()},
+            {"global_batch", tc_.batch * ctx_.size()},
+            {"parameter_hash", fmt::format("{:016x}", cluster::parameter_hash(params_))},
+            {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}};
+  }
+
+ private:
+  StepOutput step(const sharding::StepSlice& slice) {
+    const data::Dataset& ds = setup_.dataset;
+    const int64_t b = static_cast<int64_t>(slice.users.size());
+    const int64_t candidates = 1 + tc_.negatives;
+    std::vector<BuiltPrompt> user_prompts;
+    std::vector<const BuiltPrompt*> item_prompts;
+    std::vector<int64_t> users(slice.users.begin(), slice.users.end());
+    for (int64_t u : users) {
+      data::Span<int32_t> train = ds.train_items(u);
+      data::Span<int64_t> ts = {ds.timestamps.data() + ds.offsets[u], train.size()};
+      data::Span<int32_t> hist = {train.ptr, train.size() - 1};
+      data::Span<int64_t> hist_ts = {ts.ptr, ts.size() - 1};
+      user_prompts.push_back(setup_.prompts->user(hist, hist_ts));
+      const int32_t target = train.back();
+      std::unordered_set<int32_t> exclude(hist.begin(), hist.end());
+      exclude.insert(target);
+      item_prompts.push_back(&setup_.prompts->item(target));
+      for (int32_t n : sample_negatives(ds.num_items(), exclude, tc_.negatives, seed_, pos_.epoch, u)) {
+        item_prompts.push_back(&setup_.prompts->item(n));
+      }
+    }
+    const int64_t k = tc_.out_dim;
+    StepOutput out;
+    LossInputs in;
+    if (b > 0) {
+      std::vector<const BuiltPrompt*> up;
+      for (auto& p : user_prompts) {
+        up.push_back(&p);
+        out.tokens += static_cast<int64_t>(p.ids.size());
+      }
+      for (auto* p : item_prompts) out.tokens += static_cast<int64_t>(p->ids.size());
+      in.user = setup_.model->user_vectors(up);
+      in.items = setup_.model->item_vectors(item_prompts).view({b, candidates, k});
+      in.cf = setup_.model->cf_vectors(setup_.teacher_train_user.index_select(0, at::tensor(users, at::kLong)));
+    } else {
+      in.user = at::zeros({0, k});
+      in.items = at::zeros({0, candidates, k});
+      in.cf = at::zeros({0, k});
+    }
+    LossNorm norm{slice.global_count, slice.global_offset, ctx_.size()};
+    out.loss = llmsrec_loss(in, tc_.loss, norm, &ctx_.world());
+    if (out.loss.total.requires_grad()) out.loss.total.backward();
+    fusion_.allreduce(ctx_.world(), cluster::ReduceOp::kSum);
+    adam_.set_lr(pos_.lr);
+    adam_.step();
+    return out;
+  }
+
+  nlohmann::json validate() {
+    ctx_.set_phase(fmt::format("epoch {} step {}: validation", pos_.epoch, pos_.step_in_epoch));
+    at::Tensor items = item_table(setup_, ctx_.world(), 32);
+    EvalOptions eo;
+    eo.split = "valid";
+    eo.rows = valid_rows_;
+    eo.full_ranking = false;
+    EvalResult r = evaluate(setup_, ctx_.world(), items, eo);
+    const double hr10 = r.sampled.hr(10);
+    if (hr10 > pos_.best_hr10) {
+      pos_.best_hr10 = hr10;
+      pos_.bad_validations = 0;
+      pos_.best_valid = r.sampled.to_json();
+      best_params_.clear();
+      for (auto& [name, t] : named_) best_params_.emplace_back("best/" + name, t.detach().clone());
+    } else if (++pos_.bad_validations >= tc_.patience) {
+      LOG_INFO("early stop: no HR@10 improvement in {} validations (best {:.4f})", pos_.bad_validations, pos_.best_hr10);
+      pos_.done = true;
+    }
+    pos_.lr *= tc_.lr_decay;
+    nlohmann::json line = {{"validation", r.sampled.to_json()}, {"step", pos_.global_step}, {"epoch", pos_.epoch},
+                           {"best_hr10", pos_.best_hr10}, {"lr_next", pos_.lr}};
+    if (ctx_.rank() == 0) {
+      LOG_INFO("validation at step {}: HR@10 {:.4f} NDCG@10 {:.4f} ({} users), best HR@10 {:.4f}", pos_.global_step,
+               hr10, r.sampled.ndcg(10), r.sampled.users(), pos_.best_hr10);
+      if (tc_.checkpoint_every == 0) save_next();
+    }
+    return line;
+  }
+
+  void publish(const nlohmann::json& line) {
+    auto& m = ctx_.metrics();
+    for (const char* key : {"step", "epoch", "loss", "rec", "distill", "uniformity", "lr", "tokens_per_s_rank"}) {
+      m.set(std::string("llmsrec_train_") + key, line.at(key).get<double>());
+    }
+  }
+
+  // Checkpoint of the state AFTER the current step (resume starts at the next one).
+  std::string save_next() {
+    Position next = pos_;
+    ++next.step_in_epoch;
+    return save_position(next);
+  }
+  std::string save() { return save_position(pos_); }
+
+  std::string save_position(const Position& p) {
+    checkpoint::TrainingState state;
+    for (auto& [name, t] : named_) state.tensors.emplace_back("params/" + name, t);
+    for (size_t i = 0; i < named_.size(); ++i) {
+      state.tensors.emplace_back("adam/exp_avg/" + named_[i].first, adam_.exp_avg()[i]);
+      state.tensors.emplace_back("adam/exp_avg_sq/" + named_[i].first, adam_.exp_avg_sq()[i]);
+    }
+    for (auto& bp : best_params_) state.tensors.push_back(bp);
+    state.meta = to_json(p);
+    state.meta["adam_steps"] = adam_.steps();
+    state.meta["world"] = ctx_.size();
+    const std::string path = store_.save(p.global_step, state, cfg_.resolved_yaml);
+    ctx_.metrics().set("llmsrec_last_checkpoint_step", static_cast<double>(p.global_step));
+    return path;
+  }
+
+  void resume() {
+    auto latest = store_.latest_path();
+    if (!latest) {
+      LOG_INFO("--resume: no checkpoint in {}; starting fresh", cfg_.run.dir);
+      return;
+    }
+    checkpoint::TrainingState state = checkpoint::CheckpointStore::load(*latest);
+    at::NoGradGuard no_grad;
+    for (size_t i = 0; i < named_.size(); ++i) {
+      const std::string& name = named_[i].first;
+      const at::Tensor& saved = state.tensor("params/" + name);
+      if (saved.sizes() != named_[i].second.sizes()) {
+        throw ShapeError(fmt::format("checkpoint '{}': tensor params/{} has shape [{}] but the model needs [{}]",
+                                     *latest, name, fmt::join(saved.sizes(), ", "),
+                                     fmt::join(named_[i].second.sizes(), ", ")));
+      }
+      named_[i].second.copy_(saved);
+      adam_.exp_avg()[i].copy_(state.tensor("adam/exp_avg/" + name));
+      adam_.exp_avg_sq()[i].copy_(state.tensor("adam/exp_avg_sq/" + name));
+    }
+    for (auto& [name, t] : state.tensors) {
+      if (name.rfind("best/", 0) == 0) best_params_.emplace_back(name, t.clone());
+    }
+    adam_.set_steps(state.meta.at("adam_steps"));
+    pos_ = position_from(state.meta);
+    LOG_INFO("resumed from {} at epoch {} step {} (global step {})", *latest, pos_.epoch, pos_.step_in_epoch,
+             pos_.global_step);
+    ctx_.check_replicas_identical(cluster::parameter_hash(params_), pos_.global_step, "resumed parameters");
+  }
+
+  const core::RunConfig& cfg_;
+  const TrainConfig& tc_;
+  cluster::ClusterContext& ctx_;
+  TrainOptions opt_;
+  uint64_t seed_;
+  LlmSrecSetup setup_;
+  std::vector<std::pair<std::string, at::Tensor>> named_;
+  std::vector<at::Tensor> params_;
+  cluster::GradientFusion fusion_;
+  TeacherAdam adam_;
+  checkpoint::CheckpointStore store_;
+  Position pos_;
+  std::vector<int64_t> train_users_, valid_rows_;
+  std::vector<std::pair<std::string, at::Tensor>> best_params_;
+};
+
+}  // namespace
+
+nlohmann::json train_llmsrec(const core::RunConfig& cfg, cluster::ClusterContext& ctx, const TrainOptions& options) {
+  Trainer trainer(cfg, ctx, options);
+  return trainer.run();
+}
+
+}  // namespace llmsrec::trainer
