@@ -56,15 +56,15 @@ void TerminalProgress::render(bool final_line) {
     constexpr int kWidth = 30;
     int filled = total_ > 0 ? static_cast<int>(kWidth * std::min<double>(1.0, double(done_) / total_)) : 0;
     std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
-    std::fprintf(stderr, "\r[rank %d] %s [%s] %s %s, %.0f %s/s, %s %s\033[K", log_rank(), label_.c_str(),
+    std::fprintf(stderr, "\r[rank %d] %s [%s] %s %s, %.3g %s/s, %s %s\033[K", log_rank(), label_.c_str(),
                  bar.c_str(), count.c_str(), unit_.c_str(), rate, unit_.c_str(),
                  final_line ? "took" : "ETA", final_line ? format_duration(elapsed).c_str() : eta.c_str());
     if (final_line) std::fputc('\n', stderr);
     std::fflush(stderr);
   } else if (final_line) {
-    LOG_INFO("{}: {} {} in {} ({:.0f} {}/s)", label_, count, unit_, format_duration(elapsed), rate, unit_);
+    LOG_INFO("{}: {} {} in {} ({:.3g} {}/s)", label_, count, unit_, format_duration(elapsed), rate, unit_);
   } else {
-    LOG_INFO("{}: {} {}, {:.0f} {}/s, ETA {}", label_, count, unit_, rate, unit_, eta);
+    LOG_INFO("{}: {} {}, {:.3g} {}/s, ETA {}", label_, count, unit_, rate, unit_, eta);
   }
 }
 

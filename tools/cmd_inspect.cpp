@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "checkpoint/h5_diff.h"
 #include "checkpoint/h5_inspect.h"
+#include "core/error.h"
 #include "tools/command.h"
 
 namespace {
@@ -20,13 +22,23 @@ std::string shape_text(const nlohmann::json& shape) {
 class InspectCommand : public llmsrec::tools::Command {
  public:
   void add_options(CLI::App& app) override {
-    app.add_option("file", file_, "HDF5 file written by llmsrec (dataset.h5, teacher.h5, ckpt-*.h5, ...)")
-        ->required();
+    app.add_option("files", files_,
+                   "FILE: an HDF5 file written by llmsrec (dataset.h5, teacher.h5, ckpt-*.h5, ...); "
+                   "or: diff A.h5 B.h5 (per-tensor max abs/rel difference, config diff)")
+        ->required()
+        ->expected(1, 3);
     app.add_flag("--stats", stats_, "per-dataset mean/std/min/max and NaN/Inf counts");
     app.add_flag("--full-attributes", full_attrs_, "print long attributes (configs) in full");
   }
 
   nlohmann::json run() override {
+    if (files_.front() == "diff") {
+      if (files_.size() != 3) throw llmsrec::ConfigError("usage: llmsrec inspect diff A.h5 B.h5");
+      diff_mode_ = true;
+      return llmsrec::checkpoint::diff_h5(files_[1], files_[2]);
+    }
+    if (files_.size() != 1) throw llmsrec::ConfigError("usage: llmsrec inspect FILE (or: inspect diff A.h5 B.h5)");
+    file_ = files_.front();
     llmsrec::checkpoint::DescribeOptions opt;
     opt.stats = stats_;
     if (full_attrs_ || common.json) opt.max_attr_chars = 0;
@@ -34,6 +46,7 @@ class InspectCommand : public llmsrec::tools::Command {
   }
 
   void print_human(const nlohmann::json& d) override {
+    if (diff_mode_) return print_diff(d);
     std::cout << fmt::format("{} ({} bytes){}\n", d["file"].get<std::string>(), d["size_bytes"].get<uint64_t>(),
                              d["schema"].get<std::string>().empty() ? "" : ", schema " + d["schema"].get<std::string>());
     print_attributes(d["attributes"], "  ");
@@ -66,6 +79,20 @@ class InspectCommand : public llmsrec::tools::Command {
   }
 
  private:
+  static void print_diff(const nlohmann::json& d) {
+    for (const auto& r : d["datasets"]) {
+      if (r.contains("max_abs")) {
+        std::cout << fmt::format("{:<48} max_abs {:.3e} max_rel {:.3e}\n", r["path"].get<std::string>(),
+                                 r["max_abs"].get<double>(), r["max_rel"].get<double>());
+      } else {
+        std::cout << fmt::format("{:<48} {}\n", r["path"].get<std::string>(), r.dump());
+      }
+    }
+    for (const auto& l : d["config_diff"]) std::cout << "config " << l.get<std::string>() << "\n";
+    std::cout << fmt::format("overall: max_abs {:.3e} max_rel {:.3e}{}\n", d["max_abs"].get<double>(),
+                             d["max_rel"].get<double>(), d["identical"].get<bool>() ? " (identical)" : "");
+  }
+
   static void print_attributes(const nlohmann::json& attrs, const std::string& indent) {
     for (auto it = attrs.begin(); it != attrs.end(); ++it) {
       std::string v = it->get<std::string>();
@@ -84,7 +111,9 @@ class InspectCommand : public llmsrec::tools::Command {
     }
   }
 
+  std::vector<std::string> files_;
   std::string file_;
+  bool diff_mode_ = false;
   bool stats_ = false;
   bool full_attrs_ = false;
 };

@@ -1,5 +1,13 @@
 // `llmsrec lm make-tiny OUTDIR --seed S [...]`: a random LLaMA in HF format.
+#include <fstream>
+#include <sstream>
+
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "data/dataset.h"
+#include "models/prompt/prompt_config.h"
 
 #include "models/llama/tiny_llama.h"
 #include "tools/command.h"
@@ -22,14 +30,30 @@ class LmMakeTinyCommand : public llmsrec::tools::Command {
     app.add_flag("--tie-embeddings", o_.tie_embeddings, "share lm_head with the token embeddings");
     app.add_flag("--qkv-bias", o_.attention_bias, "q/k/v biases (writes a Qwen2ForCausalLM)");
     app.add_flag("!--no-tokenizer", o_.with_tokenizer, "skip tokenizer.json (vocab exactly --vocab)");
+    app.add_option("--corpus", corpus_file_, "text file the tokenizer also learns merges from");
+    app.add_option("--corpus-from", corpus_dataset_,
+                   "dataset.h5 whose item titles (and the default prompt templates) the tokenizer learns from");
   }
   nlohmann::json run() override {
+    if (!corpus_file_.empty()) {
+      std::ifstream in(corpus_file_);
+      if (!in) throw llmsrec::IoError(fmt::format("--corpus '{}': cannot open", corpus_file_));
+      std::stringstream ss;
+      ss << in.rdbuf();
+      o_.extra_corpus += ss.str();
+    }
+    if (!corpus_dataset_.empty()) {
+      llmsrec::data::Dataset ds = llmsrec::data::load_dataset(corpus_dataset_);
+      llmsrec::models::prompt::PromptConfig prompt;  // the templates' fixed text recurs in every prompt
+      o_.extra_corpus += prompt.user_prefix + prompt.history_entry + prompt.user_suffix + prompt.item + "\n";
+      for (size_t i = 1; i < ds.item_titles.size(); ++i) o_.extra_corpus += ds.item_titles[i] + "\n";
+    }
     auto cfg = llmsrec::models::llama::write_tiny_llama(outdir_, o_);
     return {{"outdir", outdir_}, {"config", llmsrec::models::llama::llama_config_to_json(cfg)}};
   }
 
  private:
-  std::string outdir_;
+  std::string outdir_, corpus_file_, corpus_dataset_;
   llmsrec::models::llama::TinyLlamaOptions o_;
 };
 

@@ -223,8 +223,16 @@ class Trainer {
     out.loss = llmsrec_loss(in, tc_.loss, norm, &ctx_.world());
     if (out.loss.total.requires_grad()) out.loss.total.backward();
     fusion_.allreduce(ctx_.world(), cluster::ReduceOp::kSum);
-    adam_.set_lr(pos_.lr);
-    adam_.step();
+    if (tc_.optimizer == "sgd") {
+      at::NoGradGuard no_grad;
+      for (auto& p : params_) {
+        if (p.grad().defined()) p.add_(p.grad(), -pos_.lr);
+        p.mutable_grad() = at::Tensor();
+      }
+    } else {
+      adam_.set_lr(pos_.lr);
+      adam_.step();
+    }
     return out;
   }
 

@@ -15,6 +15,7 @@ struct TrainConfig : core::ConfigSection {
   std::string dataset = "dataset.h5";   // under run.dir (llmsrec prepare)
   std::string targets = "targets.h5";   // under run.dir (llmsrec teacher export)
   int64_t batch = 20;                   // users per rank per step (global batch = ranks x batch)
+  std::string optimizer = "adam";       // adam (reference) | sgd
   double lr = 1e-4;
   double beta1 = 0.9;
   double beta2 = 0.98;
@@ -37,7 +38,9 @@ struct TrainConfig : core::ConfigSection {
     v.field("dataset", dataset, "dataset.h5 (relative to run.dir)");
     v.field("targets", targets, "teacher targets.h5 (relative to run.dir)");
     v.field("batch", batch, "users per rank per step; the global batch is ranks x batch");
-    v.field("lr", lr, "Adam learning rate");
+    v.choice("optimizer", optimizer, {"adam", "sgd"},
+             "adam (the reference) or plain SGD (no per-element normalisation: used to test data-parallel equivalence)");
+    v.field("lr", lr, "learning rate");
     v.field("beta1", beta1, "Adam beta1");
     v.field("beta2", beta2, "Adam beta2");
     v.field("epochs", epochs, "maximum number of epochs");

@@ -69,7 +69,8 @@ LlamaConfig write_tiny_llama(const std::string& dir, const TinyLlamaOptions& o) 
   if (o.with_tokenizer) {
     // 256 byte tokens + merges + 2 special tokens.
     const std::string path = (std::filesystem::path(dir) / "tokenizer.json").string();
-    core::write_file_atomic(path, make_tiny_tokenizer_json(kTinyCorpus, std::max<int64_t>(0, o.vocab - 258)));
+    core::write_file_atomic(path, make_tiny_tokenizer_json(std::string(kTinyCorpus) + "\n" + o.extra_corpus,
+                                                              std::max<int64_t>(0, o.vocab - 258)));
     auto tok = load_tokenizer(path);
     cfg.vocab_size = tok->vocab_size();
     cfg.bos_token_id = tok->bos_id();

@@ -31,6 +31,9 @@ struct TinyLlamaOptions {
   // built-in English corpus, vocab - 258 merges); the model's vocab then equals
   // the tokenizer's size (which may be below `vocab` if the corpus runs out of pairs).
   bool with_tokenizer = true;
+  // More text for the tokenizer to learn merges from (e.g. the dataset's item
+  // titles), so prompts of that domain tokenize into fewer tokens.
+  std::string extra_corpus;
 };
 
 // The config that write_tiny_llama writes.
