@@ -120,7 +120,8 @@ class Trainer {
     }
     int64_t tokens_since = 0;
     auto last_log = Clock::now();
-    while (!pos_.done && pos_.epoch < tc_.epochs) {
+    bool capped = false;  // train.max_steps reached: not persisted, a resume with a higher cap continues
+    while (!pos_.done && !capped && pos_.epoch < tc_.epochs) {
       sharding::EpochPlan plan(train_users_, seed_, pos_.epoch, ctx_.size(), ctx_.rank(), tc_.batch);
       const int64_t validate_every = std::max<int64_t>(1, plan.steps() / tc_.validations_per_epoch);
       if (root && opt_.progress) opt_.progress->start(fmt::format("epoch {}", pos_.epoch + 1), plan.steps(), "step");
@@ -149,14 +150,13 @@ class Trainer {
         if (root && opt_.progress) opt_.progress->advance(1);
 
         const bool last_step = pos_.step_in_epoch + 1 == plan.steps();
-        const bool capped = tc_.max_steps > 0 && pos_.global_step >= tc_.max_steps;
+        capped = tc_.max_steps > 0 && pos_.global_step >= tc_.max_steps;
         if ((pos_.step_in_epoch + 1) % validate_every == 0 || last_step) {
           nlohmann::json v = validate();
           if (root) metrics << v.dump() << "\n" << std::flush;
           if (pos_.done) { ++pos_.step_in_epoch; break; }
         }
         if (capped) {
-          pos_.done = true;
           ++pos_.step_in_epoch;
           break;
         }
@@ -168,7 +168,7 @@ class Trainer {
         pos_.step_in_epoch = 0;
       }
     }
-    pos_.done = true;
+    if (!capped) pos_.done = true;  // every epoch ran, or early stop
     std::string final_ckpt;
     if (root) final_ckpt = save();
     ctx_.host_comm().barrier();

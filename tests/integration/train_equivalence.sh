@@ -60,3 +60,22 @@ print("worst parameter:", worst["path"], "max_abs %.3e" % worst["max_abs"], "rel
 sys.exit(0 if worst["rel"] <= 1e-5 else 1)
 PY
 pass "2 ranks x batch b == 1 rank x batch 2b to 1e-5"
+
+# Resume: 3 steps, stop, --resume to 5 steps == 5 uninterrupted steps, bitwise (Adam, as trained by default).
+"$LLMSREC" train $(train_args "$WORK/full" 6 adam) --set cluster.backend=local --json >/dev/null 2>>"$WORK/np1.log" \
+  || fail "uninterrupted Adam run failed"
+"$LLMSREC" train $(train_args "$WORK/part" 6 adam) --set train.max_steps=3 --set cluster.backend=local --json \
+  >/dev/null 2>>"$WORK/np1.log" || fail "first half failed"
+"$LLMSREC" train $(train_args "$WORK/part" 6 adam) --set cluster.backend=local --resume --json >"$WORK/resumed.json" \
+  2>>"$WORK/np1.log" || fail "resumed half failed: $(tail -3 "$WORK/np1.log")"
+[ "$(json_get "$(cat "$WORK/resumed.json")" '["steps"]')" = 5 ] || fail "resumed run did not end at step 5"
+"$LLMSREC" inspect diff "$(ls "$WORK"/full/ckpt-*.h5 | tail -1)" "$(ls "$WORK"/part/ckpt-*.h5 | tail -1)" --json \
+  >"$WORK/resume.json" 2>/dev/null || fail "inspect diff failed"
+python3 - "$WORK/resume.json" <<'PY' || fail "interrupted + resumed != uninterrupted"
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = [r for r in d["datasets"] if r["path"].startswith("/tensors/") and r.get("max_abs", 1) != 0]
+print("tensors differing:", [r["path"] for r in bad][:5])
+sys.exit(1 if bad else 0)
+PY
+pass "interrupted at step 3 and resumed == uninterrupted, bitwise"
