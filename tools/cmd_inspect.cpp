@@ -9,6 +9,7 @@
 #include "checkpoint/h5_diff.h"
 #include "checkpoint/h5_inspect.h"
 #include "core/error.h"
+#include "data/dataset.h"
 #include "tools/command.h"
 
 namespace {
@@ -42,7 +43,36 @@ class InspectCommand : public llmsrec::tools::Command {
     llmsrec::checkpoint::DescribeOptions opt;
     opt.stats = stats_;
     if (full_attrs_ || common.json) opt.max_attr_chars = 0;
-    return llmsrec::checkpoint::describe_h5(file_, opt);
+    nlohmann::json d = llmsrec::checkpoint::describe_h5(file_, opt);
+    if (d["schema"] == "llmsrec.dataset") d["dataset"] = dataset_summary(file_);
+    return d;
+  }
+
+  // Counts and a few users with their histories, titles included.
+  static nlohmann::json dataset_summary(const std::string& path) {
+    const llmsrec::data::Dataset ds = llmsrec::data::load_dataset(path);
+    nlohmann::json out = {{"users", ds.num_users()},
+                          {"items", ds.num_items()},
+                          {"interactions", ds.num_interactions()},
+                          {"train_interactions", ds.num_train_interactions()},
+                          {"valid_users", ds.valid.users.size()},
+                          {"test_users", ds.test.users.size()},
+                          {"eval_negatives", ds.valid.num_negatives},
+                          {"time_kind", llmsrec::data::time_kind_name(ds.time_kind)}};
+    nlohmann::json examples = nlohmann::json::array();
+    for (int64_t u = 0; u < std::min<int64_t>(3, ds.num_users()); ++u) {
+      nlohmann::json hist = nlohmann::json::array();
+      auto items = ds.user_items(u);
+      auto ts = ds.user_timestamps(u);
+      for (int64_t j = 0; j < items.size(); ++j) {
+        const int64_t pos = ds.offsets[u] + j;
+        const char* part = pos < ds.train_end[u] ? "train" : pos < ds.valid_end[u] ? "valid" : "test";
+        hist.push_back({{"item", items[j]}, {"timestamp", ts[j]}, {"split", part}, {"title", ds.item_titles[items[j]]}});
+      }
+      examples.push_back({{"user", u}, {"raw_id", ds.user_raw_ids[u]}, {"history", hist}});
+    }
+    out["examples"] = examples;
+    return out;
   }
 
   void print_human(const nlohmann::json& d) override {
@@ -50,6 +80,7 @@ class InspectCommand : public llmsrec::tools::Command {
     std::cout << fmt::format("{} ({} bytes){}\n", d["file"].get<std::string>(), d["size_bytes"].get<uint64_t>(),
                              d["schema"].get<std::string>().empty() ? "" : ", schema " + d["schema"].get<std::string>());
     print_attributes(d["attributes"], "  ");
+    if (d.contains("dataset")) print_dataset(d["dataset"]);
     for (const auto& o : d["objects"]) {
       const std::string path = o["path"];
       const auto depth = std::count(path.begin(), path.end(), '/');
@@ -79,6 +110,22 @@ class InspectCommand : public llmsrec::tools::Command {
   }
 
  private:
+  static void print_dataset(const nlohmann::json& ds) {
+    std::cout << fmt::format("  {} users, {} items, {} interactions ({} train), {} valid / {} test users, {} negatives, "
+                             "timestamps: {}\n",
+                             ds["users"].get<int64_t>(), ds["items"].get<int64_t>(), ds["interactions"].get<int64_t>(),
+                             ds["train_interactions"].get<int64_t>(), ds["valid_users"].get<int64_t>(),
+                             ds["test_users"].get<int64_t>(), ds["eval_negatives"].get<int64_t>(),
+                             ds["time_kind"].get<std::string>());
+    for (const auto& e : ds["examples"]) {
+      std::cout << fmt::format("  user {} ({}):\n", e["user"].get<int64_t>(), e["raw_id"].get<std::string>());
+      for (const auto& h : e["history"]) {
+        std::cout << fmt::format("    [{:<5}] t={:<11} item {:<6} {}\n", h["split"].get<std::string>(),
+                                 h["timestamp"].get<int64_t>(), h["item"].get<int>(), h["title"].get<std::string>());
+      }
+    }
+  }
+
   static void print_diff(const nlohmann::json& d) {
     for (const auto& r : d["datasets"]) {
       if (r.contains("max_abs")) {

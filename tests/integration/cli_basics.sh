@@ -41,3 +41,12 @@ echo "not hdf5" >"$WORK/foreign.h5"
 expect_exit 5 "$LLMSREC" inspect "$WORK/foreign.h5"
 grep -q "not an HDF5 file" <<<"$ERR" || fail "inspect on a foreign file: $ERR"
 pass "inspect on a foreign file exits 5 with a clear message"
+
+expect_exit 0 "$LLMSREC" prepare --set run.dir="$WORK/p" --set data.synthetic.users=200 --set data.synthetic.items=200 \
+  --set data.eval_negatives=20 --json
+expect_exit 0 "$LLMSREC" inspect "$WORK/p/dataset.h5" --json
+[ "$(json_get "$OUT" '["dataset"]["users"]')" = 200 ] || fail "inspect dataset.h5 does not report 200 users"
+[ -n "$(json_get "$OUT" '["dataset"]["examples"][0]["history"][0]["title"]')" ] || fail "inspect shows no titles"
+expect_exit 0 "$LLMSREC" inspect "$WORK/p/dataset.h5"
+grep -q "valid / " <<<"$OUT" || fail "human inspect lacks the counts line"
+pass "inspect dataset.h5: counts and example users with titles"
