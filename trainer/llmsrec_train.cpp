@@ -24,7 +24,7 @@
 #include "trainer/llmsrec_loss.h"
 #include "trainer/llmsrec_model.h"
 #include "trainer/llmsrec_setup.h"
-#include "trainer/teacher_adam.h"
+#include "trainer/adam.h"
 
 namespace llmsrec::trainer {
 namespace {
@@ -336,7 +336,7 @@ class Trainer {
   std::vector<std::pair<std::string, at::Tensor>> named_;
   std::vector<at::Tensor> params_;
   cluster::GradientFusion fusion_;
-  TeacherAdam adam_;
+  Adam adam_;
   checkpoint::CheckpointStore store_;
   Position pos_;
   std::vector<int64_t> train_users_, valid_rows_;

@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/version.h"
 #include "models/sasrec/sasrec_model.h"
-#include "trainer/teacher_adam.h"
+#include "trainer/adam.h"
 
 namespace llmsrec::trainer {
 
@@ -54,7 +54,7 @@ void check_schema(const h5::File& f) {
 }  // namespace
 
 void save_teacher(const std::string& path, const TeacherMeta& meta, const SasrecModel& model,
-                  const std::vector<at::Tensor>& best, TeacherAdam* adam) {
+                  const std::vector<at::Tensor>& best, Adam* adam) {
   const auto& params = model.params();
   LLMSREC_ASSERT(best.size() == params.size(), "best weights do not match the model");
   h5::AtomicFile out(path);
@@ -112,7 +112,7 @@ SasrecShape read_teacher_shape(const std::string& path) {
 }
 
 TeacherMeta load_teacher(const std::string& path, SasrecModel& model, std::vector<at::Tensor>* best,
-                         TeacherAdam* adam) {
+                         Adam* adam) {
   h5::File f = h5::File::open(path);
   check_schema(f);
   TeacherMeta meta;

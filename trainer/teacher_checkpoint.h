@@ -31,7 +31,7 @@ class SasrecModel;
 
 namespace llmsrec::trainer {
 
-class TeacherAdam;
+class Adam;
 
 struct TeacherMeta {
   int64_t epoch = 0;            // epochs completed
@@ -45,7 +45,7 @@ struct TeacherMeta {
 
 // Writes teacher.h5 atomically. `best` holds tensors in model.params() order.
 void save_teacher(const std::string& path, const TeacherMeta& meta, const models::sasrec::SasrecModel& model,
-                  const std::vector<at::Tensor>& best, TeacherAdam* adam);
+                  const std::vector<at::Tensor>& best, Adam* adam);
 
 // The model shape stored in teacher.h5 (checks the schema).
 models::sasrec::SasrecShape read_teacher_shape(const std::string& path);
@@ -53,7 +53,7 @@ models::sasrec::SasrecShape read_teacher_shape(const std::string& path);
 // Restores meta, the last weights into `model`, best into `best` (resized), and
 // Adam moments + steps into `adam` (if not null). Shapes must match.
 TeacherMeta load_teacher(const std::string& path, models::sasrec::SasrecModel& model, std::vector<at::Tensor>* best,
-                         TeacherAdam* adam);
+                         Adam* adam);
 
 // A model with the `which` weights ("best" | "last") of teacher.h5.
 std::unique_ptr<models::sasrec::SasrecModel> load_teacher_model(const std::string& path, const std::string& which);

@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "core/run_config.h"
 #include "models/sasrec/sasrec_model.h"
-#include "trainer/teacher_adam.h"
+#include "trainer/adam.h"
 #include "trainer/teacher_checkpoint.h"
 #include "trainer/teacher_eval.h"
 #include "trainer/teacher_sampler.h"
@@ -76,7 +76,7 @@ std::vector<at::Tensor> copy_params(const SasrecModel& m) {
 }
 
 // One optimizer step on a prepared batch; returns the loss.
-double train_step(SasrecModel& model, TeacherAdam& adam, TeacherBatch& b, double l2_emb) {
+double train_step(SasrecModel& model, Adam& adam, TeacherBatch& b, double l2_emb) {
   const int64_t n = static_cast<int64_t>(b.rows.size());
   at::Tensor seq = at::from_blob(b.seq.data(), {b.batch, b.len}, at::kLong);
   at::Tensor rows = at::from_blob(b.rows.data(), {n}, at::kLong);
@@ -108,7 +108,7 @@ nlohmann::json train_teacher(const core::RunConfig& cfg, const data::Dataset& ds
   model.init(seed);
   std::vector<at::Tensor> params;
   for (const auto& [n, t] : model.params()) params.push_back(t);
-  TeacherAdam adam(params, {tc.lr, tc.beta1, tc.beta2, 1e-8});
+  Adam adam(params, {tc.lr, tc.beta1, tc.beta2, 1e-8});
   std::vector<at::Tensor> best = copy_params(model);
   TeacherMeta meta;
   meta.seed = seed;

@@ -1,4 +1,4 @@
-#include "trainer/teacher_adam.h"
+#include "trainer/adam.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -9,16 +9,16 @@
 
 namespace llmsrec::trainer {
 
-TeacherAdam::TeacherAdam(std::vector<at::Tensor> params, const AdamOptions& opt)
+Adam::Adam(std::vector<at::Tensor> params, const AdamOptions& opt)
     : params_(std::move(params)), opt_(opt) {
   for (auto& p : params_) {
-    LLMSREC_ASSERT(p.scalar_type() == at::kFloat && p.is_contiguous(), "TeacherAdam needs contiguous float32 params");
+    LLMSREC_ASSERT(p.scalar_type() == at::kFloat && p.is_contiguous(), "Adam needs contiguous float32 params");
     m_.push_back(at::zeros_like(p));
     v_.push_back(at::zeros_like(p));
   }
 }
 
-void TeacherAdam::step() {
+void Adam::step() {
   ++steps_;
   const double t = static_cast<double>(steps_);
   const float b1 = static_cast<float>(opt_.beta1), b2 = static_cast<float>(opt_.beta2);

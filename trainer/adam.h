@@ -3,7 +3,7 @@
 // and one write of p, m, v, instead of ~8 tensor ops. State (m, v, step) is
 // exposed for checkpoints.
 //
-//   TeacherAdam opt(params, {.lr = 1e-3, .beta2 = 0.98});
+//   Adam opt(params, {.lr = 1e-3, .beta2 = 0.98});
 //   loss.backward();  opt.step();   // consumes and clears the gradients
 #pragma once
 
@@ -21,9 +21,9 @@ struct AdamOptions {
   double eps = 1e-8;
 };
 
-class TeacherAdam {
+class Adam {
  public:
-  TeacherAdam(std::vector<at::Tensor> params, const AdamOptions& opt);
+  Adam(std::vector<at::Tensor> params, const AdamOptions& opt);
   // One update from params' .grad() (float32); parameters without a gradient
   // are skipped, as in PyTorch. Gradients are released afterwards.
   void step();
