@@ -30,10 +30,11 @@ if(LLMSREC_BUILD_FUZZ)
     if(EXISTS ${PROJECT_SOURCE_DIR}/fuzz/${name}.dict)
       list(APPEND args -dict=${PROJECT_SOURCE_DIR}/fuzz/${name}.dict)
     endif()
+    string(JOIN " " args_text ${args})  # for the bash -c line below (a CMake list would split at ';')
     if(IS_DIRECTORY ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name})
       # libFuzzer writes new inputs into the first corpus dir: give it a scratch copy.
       add_test(NAME fuzz_${name}
-               COMMAND bash -c "d=$(mktemp -d) && cp -r ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name}/. $d && $<TARGET_FILE:${name}> ${args} $d; rc=$?; rm -rf $d; exit $rc")
+               COMMAND bash -c "d=$(mktemp -d) && cp -r ${PROJECT_SOURCE_DIR}/fuzz/corpus/${name}/. $d && $<TARGET_FILE:${name}> ${args_text} $d; rc=$?; rm -rf $d; exit $rc")
     else()
       add_test(NAME fuzz_${name} COMMAND ${name} ${args})
     endif()

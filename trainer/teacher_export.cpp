@@ -216,7 +216,8 @@ nlohmann::json export_teacher(const core::RunConfig& cfg, const data::Dataset& d
                                                         {"users/o_train_valid", TeacherInput::kTrainValid}};
   uint64_t key = 0;
   for (const auto& [name, kind] : kinds) {
-    stream_rows(cx, name, U, key++, [&](int64_t u) { return teacher_input(ds, u, kind); });
+    const auto input_kind = kind;  // structured bindings cannot be captured before C++20 (clang)
+    stream_rows(cx, name, U, key++, [&](int64_t u) { return teacher_input(ds, u, input_kind); });
   }
   if (ec.all_prefixes) {
     // Row p belongs to the user whose range holds it; rows are visited in order.
