@@ -4,11 +4,14 @@
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 
+#include <tuple>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "models/llama/byte_level.h"
+#include "models/llama/tokenizer_json_fields.h"
 
 namespace llmsrec::models::llama {
 
@@ -52,11 +55,6 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
   s.swap(out);
 }
 
-const std::string& string_field(const nlohmann::json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) throw DataError(fmt::format("{}: missing string '{}'", where, key));
-  return it->get_ref<const std::string&>();
-}
 
 }  // namespace
 
@@ -133,12 +131,7 @@ Normalizer::Normalizer(const nlohmann::json& spec, const std::string& where) {
     step.to = string_field(spec, "prepend", where);
   } else if (type == "Replace") {
     step.kind = Kind::kReplace;
-    auto pat = spec.find("pattern");
-    if (pat == spec.end() || !pat->is_object() || !pat->contains("String") || !(*pat)["String"].is_string()) {
-      throw DataError(fmt::format("{}: Replace supports only {{\"pattern\": {{\"String\": str}}}}", where));
-    }
-    step.from = (*pat)["String"].get<std::string>();
-    step.to = string_field(spec, "content", where);
+    std::tie(step.from, step.to) = replace_step_strings(spec, where);
   } else if (type == "Lowercase") {
     step.kind = Kind::kLowercase;
   } else {

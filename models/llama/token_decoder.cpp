@@ -1,20 +1,18 @@
 #include "models/llama/token_decoder.h"
 
+#include <tuple>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "models/llama/byte_level.h"
+#include "models/llama/tokenizer_json_fields.h"
 
 namespace llmsrec::models::llama {
 
 namespace {
 
-const std::string& string_field(const nlohmann::json& j, const char* key, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) throw DataError(fmt::format("{}: missing string '{}'", where, key));
-  return it->get_ref<const std::string&>();
-}
 
 size_t count_field(const nlohmann::json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
@@ -56,12 +54,7 @@ void TokenDecoder::parse(const nlohmann::json& spec, const std::string& where) {
   if (type == "ByteLevel") {
   } else if (type == "Replace") {
     step.kind = Kind::kReplace;
-    auto pat = spec.find("pattern");
-    if (pat == spec.end() || !pat->is_object() || !pat->contains("String") || !(*pat)["String"].is_string()) {
-      throw DataError(fmt::format("{}: Replace supports only {{\"pattern\": {{\"String\": str}}}}", where));
-    }
-    step.from = (*pat)["String"].get<std::string>();
-    step.to = string_field(spec, "content", where);
+    std::tie(step.from, step.to) = replace_step_strings(spec, where);
   } else if (type == "ByteFallback") {
     step.kind = Kind::kByteFallback;
   } else if (type == "Fuse") {
