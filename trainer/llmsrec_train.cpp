@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -25,6 +26,7 @@
 #include "trainer/llmsrec_model.h"
 #include "trainer/llmsrec_setup.h"
 #include "trainer/adam.h"
+#include "trainer/step_profile.h"
 
 namespace llmsrec::trainer {
 namespace {
@@ -134,7 +136,9 @@ class Trainer {
         ctx_.set_step(pos_.global_step);
         ctx_.set_phase(fmt::format("epoch {} step {}: train", pos_.epoch, pos_.step_in_epoch));
         StepOutput out = step(plan.step(pos_.step_in_epoch));
+        profile_.finish_step(out.tokens);
         ++pos_.global_step;
+        if (opt_.bench && pos_.global_step == opt_.bench_warmup_steps) profile_.reset();
         tokens_since += out.tokens;
         if (tc_.param_check_every > 0 && pos_.global_step % tc_.param_check_every == 0) {
           ctx_.check_replicas_identical(cluster::parameter_hash(params_), pos_.global_step, "trainable parameters");
@@ -146,12 +150,14 @@ class Trainer {
         tokens_since = 0;
         last_log = Clock::now();
         publish(line);
+        std::optional<PhaseTimer> io(std::in_place, profile_, StepPhase::kCheckpointIo);
         if (root) metrics << line.dump() << "\n" << std::flush;
+        io.reset();
         if (root && opt_.progress) opt_.progress->advance(1);
 
         const bool last_step = pos_.step_in_epoch + 1 == plan.steps();
         capped = tc_.max_steps > 0 && pos_.global_step >= tc_.max_steps;
-        if ((pos_.step_in_epoch + 1) % validate_every == 0 || last_step) {
+        if (!opt_.bench && ((pos_.step_in_epoch + 1) % validate_every == 0 || last_step)) {
           nlohmann::json v = validate();
           if (root) metrics << v.dump() << "\n" << std::flush;
           if (pos_.done) { ++pos_.step_in_epoch; break; }
@@ -160,7 +166,10 @@ class Trainer {
           ++pos_.step_in_epoch;
           break;
         }
-        if (tc_.checkpoint_every > 0 && pos_.global_step % tc_.checkpoint_every == 0 && root) save_next();
+        if (!opt_.bench && tc_.checkpoint_every > 0 && pos_.global_step % tc_.checkpoint_every == 0 && root) {
+          PhaseTimer t(profile_, StepPhase::kCheckpointIo);
+          save_next();
+        }
       }
       if (root && opt_.progress) opt_.progress->finish();
       if (pos_.step_in_epoch >= plan.steps()) {
@@ -170,17 +179,19 @@ class Trainer {
     }
     if (!capped) pos_.done = true;  // every epoch ran, or early stop
     std::string final_ckpt;
-    if (root) final_ckpt = save();
+    if (root && !opt_.bench) final_ckpt = save();
     ctx_.host_comm().barrier();
     return {{"steps", pos_.global_step}, {"epochs", pos_.epoch}, {"best_valid", pos_.best_valid},
             {"lr", pos_.lr}, {"checkpoint", final_ckpt}, {"ranks", ctx_.size()},
             {"global_batch", tc_.batch * ctx_.size()},
             {"parameter_hash", fmt::format("{:016x}", cluster::parameter_hash(params_))},
-            {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}};
+            {"seconds", std::chrono::duration<double>(Clock::now() - start).count()},
+            {"step_profile", profile_.to_json()}};
   }
 
  private:
   StepOutput step(const sharding::StepSlice& slice) {
+    std::optional<PhaseTimer> timer(std::in_place, profile_, StepPhase::kData);
     const data::Dataset& ds = setup_.dataset;
     const int64_t b = static_cast<int64_t>(slice.users.size());
     const int64_t candidates = 1 + tc_.negatives;
@@ -204,6 +215,7 @@ class Trainer {
     const int64_t k = tc_.out_dim;
     StepOutput out;
     LossInputs in;
+    at::Tensor user_hidden, item_hidden;
     if (b > 0) {
       std::vector<const BuiltPrompt*> up;
       for (auto& p : user_prompts) {
@@ -211,18 +223,26 @@ class Trainer {
         out.tokens += static_cast<int64_t>(p.ids.size());
       }
       for (auto* p : item_prompts) out.tokens += static_cast<int64_t>(p->ids.size());
-      in.user = setup_.model->user_vectors(up);
-      in.items = setup_.model->item_vectors(item_prompts).view({b, candidates, k});
+      timer.emplace(profile_, StepPhase::kLlmForward);
+      user_hidden = setup_.model->encode(up, true);
+      item_hidden = setup_.model->encode(item_prompts, false);
+      timer.emplace(profile_, StepPhase::kHeads);
+      in.user = setup_.model->f_user().forward(user_hidden);
+      in.items = setup_.model->f_item().forward(item_hidden).view({b, candidates, k});
       in.cf = setup_.model->cf_vectors(setup_.teacher_train_user.index_select(0, at::tensor(users, at::kLong)));
     } else {
+      timer.emplace(profile_, StepPhase::kHeads);
       in.user = at::zeros({0, k});
       in.items = at::zeros({0, candidates, k});
       in.cf = at::zeros({0, k});
     }
     LossNorm norm{slice.global_count, slice.global_offset, ctx_.size()};
     out.loss = llmsrec_loss(in, tc_.loss, norm, &ctx_.world());
-    if (out.loss.total.requires_grad()) out.loss.total.backward();
+    timer.reset();
+    if (out.loss.total.requires_grad()) backward(out.loss.total, user_hidden, item_hidden);
+    timer.emplace(profile_, StepPhase::kAllreduce);
     fusion_.allreduce(ctx_.world(), cluster::ReduceOp::kSum);
+    timer.emplace(profile_, StepPhase::kOptimizer);
     if (tc_.optimizer == "sgd") {
       at::NoGradGuard no_grad;
       for (auto& p : params_) {
@@ -234,6 +254,24 @@ class Trainer {
       adam_.step();
     }
     return out;
+  }
+
+  // loss.backward(), timed in two parts: the heads (until the first gradient
+  // reaches an LLM output) and the frozen LLM (the rest).
+  void backward(const at::Tensor& loss, at::Tensor& user_hidden, at::Tensor& item_hidden) {
+    const auto start = StepProfile::Clock::now();
+    std::optional<StepProfile::Clock::time_point> reached_llm;
+    auto mark = [&reached_llm](const at::Tensor&) {
+      if (!reached_llm) reached_llm = StepProfile::Clock::now();
+    };
+    for (at::Tensor* h : {&user_hidden, &item_hidden}) {
+      if (h->defined() && h->requires_grad()) h->register_hook(mark);
+    }
+    loss.backward();
+    const auto end = StepProfile::Clock::now();
+    const auto split = reached_llm.value_or(end);
+    profile_.add(StepPhase::kBackwardHeads, std::chrono::duration<double>(split - start).count());
+    profile_.add(StepPhase::kBackwardLlm, std::chrono::duration<double>(end - split).count());
   }
 
   nlohmann::json validate() {
@@ -341,6 +379,7 @@ class Trainer {
   Position pos_;
   std::vector<int64_t> train_users_, valid_rows_;
   std::vector<std::pair<std::string, at::Tensor>> best_params_;
+  StepProfile profile_;
 };
 
 }  // namespace

@@ -27,6 +27,8 @@ namespace llmsrec::trainer {
 struct TrainOptions {
   bool resume = false;                         // continue from run.dir/latest if it exists
   core::ProgressReporter* progress = nullptr;  // rank 0's progress display (may be null)
+  bool bench = false;                          // steps only: no validation, no checkpoints (bench train)
+  int64_t bench_warmup_steps = 0;              // bench: the step profile restarts after these steps
 };
 
 // Collective: every rank of `ctx`. Returns the summary (steps, epochs,

@@ -10,6 +10,7 @@
 
 #include "checkpoint/safetensors.h"
 #include "core/error.h"
+#include "models/llama/fused_ops.h"
 #include "models/llama/llama_ops.h"
 #include "models/llama/llm_config.h"
 #include "models/llama/tensor_names.h"
@@ -44,16 +45,24 @@ struct LlamaModel::Impl {
     // One gather onto the attention grid for q, k and v together; split (not
     // narrow) so the backward concatenates instead of zero-filling three buffers.
     qkv = to_grid(qkv, layout);
-    const int64_t N = qkv.size(0);
-    auto parts = qkv.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
-    at::Tensor q = apply_rope(parts[0].view({N, H, hd}), cos, sin);
-    at::Tensor k = apply_rope(parts[1].view({N, KV, hd}), cos, sin);
-    at::Tensor v = parts[2].view({N, KV, hd});
+    // fp32/fp64: fused element-wise ops (one pass each way); bf16 keeps the plain
+    // formulas, whose rounding tests/unit/llama_model_test.cpp pins against fp32.
+    const bool fused = fused_ops_supported(qkv.scalar_type());
+    at::Tensor q, k, v;
+    if (fused) {
+      std::tie(q, k, v) = rope_split_qkv(qkv, H, KV, hd, cos, sin);
+    } else {
+      const int64_t N = qkv.size(0);
+      auto parts = qkv.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
+      q = apply_rope(parts[0].view({N, H, hd}), cos, sin);
+      k = apply_rope(parts[1].view({N, KV, hd}), cos, sin);
+      v = parts[2].view({N, KV, hd});
+    }
     at::Tensor out = x + at::linear(attention_grid(q, k, v, layout), w.wo);
     h = rms_norm(out, w.mlp_norm, cfg.rms_norm_eps);
+    at::Tensor gate_up = at::linear(h, w.w_gate_up);
     const int64_t I = cfg.intermediate_size;
-    auto gate_up = at::linear(h, w.w_gate_up).split_with_sizes({I, I}, 1);
-    at::Tensor act = at::silu(gate_up[0]) * gate_up[1];
+    at::Tensor act = fused ? swiglu(gate_up) : at::silu(gate_up.narrow(1, 0, I)) * gate_up.narrow(1, I, I);
     return out + at::linear(act, w.w_down);
   }
 };

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "models/llama/attention_kernel.h"
 
 namespace llmsrec::models::llama {
 
@@ -111,6 +112,17 @@ at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Te
   LLMSREC_ASSERT(q.size(0) == layout.grid_rows(), "attention_grid: rows != B*S");
   const int64_t G = H / KV, B = layout.batch, S = layout.max_len;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  if (blocked_attention_supports(q.scalar_type())) {
+    at::Tensor qb = q.view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd}).contiguous();
+    at::Tensor kb = k.reshape({B, S, KV, hd}).permute({0, 2, 1, 3}).contiguous();
+    at::Tensor vb = v.reshape({B, S, KV, hd}).permute({0, 2, 1, 3}).contiguous();
+    at::Tensor mask = layout.mask.to(q.scalar_type()).reshape({-1, S, S}).contiguous();
+    at::Tensor out = blocked_attention(qb, kb, vb, mask, scale)  // [B, KV, G*S, hd]
+                         .view({B, KV, G, S, hd})
+                         .permute({0, 3, 1, 2, 4})
+                         .reshape({B * S, H * hd});
+    return B > 1 ? out.index_select(0, layout.valid_index) : out;
+  }
 
   // Query heads grouped by their kv head: [B, KV, G*S, hd] against [B, KV, S, hd],
   // so GQA needs no copy of k and v.

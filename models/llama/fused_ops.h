@@ -1,0 +1,30 @@
+// Fused forward/backward pairs for the LLaMA layer's element-wise parts, so a
+// backward to inputs_embeds makes one pass where autograd would make several
+// (and no cat of split gradients). Same math as the plain formulas in
+// llama_ops.h; tests/unit/fused_ops_test.cpp compares both, values and gradients.
+//
+//   auto [q, k, v] = rope_split_qkv(qkv, H, KV, hd, cos, sin);  // rotated q, k; v as is
+//   at::Tensor act = swiglu(gate_up);                           // silu(gate) * up
+#pragma once
+
+#include <cstdint>
+#include <tuple>
+
+#include <ATen/core/Tensor.h>
+
+namespace llmsrec::models::llama {
+
+// qkv [N, (H + 2*KV) * hd] -> q [N, H, hd] and k [N, KV, hd] with HF rotate_half
+// RoPE applied (cos, sin [N, hd] as from rope_cos_sin: two equal halves), and
+// v [N, KV, hd]; all contiguous. Differentiable in qkv.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> rope_split_qkv(const at::Tensor& qkv, int64_t heads, int64_t kv_heads,
+                                                              int64_t head_dim, const at::Tensor& cos,
+                                                              const at::Tensor& sin);
+
+// The model uses these for float32 and float64 (bf16 keeps the plain formulas).
+bool fused_ops_supported(at::ScalarType dtype);
+
+// gate_up [N, 2I] (gate first) -> silu(gate) * up [N, I]. Differentiable in gate_up.
+at::Tensor swiglu(const at::Tensor& gate_up);
+
+}  // namespace llmsrec::models::llama

@@ -1,0 +1,67 @@
+// The fused element-wise ops against their plain autograd formulas: values
+// and gradients (float64 and float32), including unused outputs.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "models/llama/fused_ops.h"
+#include "models/llama/llama_ops.h"
+
+namespace {
+
+using namespace llmsrec::models::llama;
+
+double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
+
+void check_rope(at::ScalarType dtype, double tol) {
+  at::manual_seed(5);
+  const int64_t N = 9, H = 4, KV = 2, hd = 6;
+  at::Tensor base = at::randn({N, (H + 2 * KV) * hd}, at::TensorOptions().dtype(dtype));
+  const std::vector<double> inv_freq = {1.0, 0.3, 0.05};
+  auto [cos, sin] = rope_cos_sin(at::arange(N, at::kLong), inv_freq, dtype);
+
+  at::Tensor a = base.clone().requires_grad_(), b = base.clone().requires_grad_();
+  auto [q, k, v] = rope_split_qkv(a, H, KV, hd, cos, sin);
+  auto parts = b.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
+  at::Tensor q0 = apply_rope(parts[0].view({N, H, hd}), cos, sin);
+  at::Tensor k0 = apply_rope(parts[1].view({N, KV, hd}), cos, sin);
+  at::Tensor v0 = parts[2].view({N, KV, hd});
+  EXPECT_LT(max_diff(q, q0), tol);
+  EXPECT_LT(max_diff(k, k0), tol);
+  EXPECT_LT(max_diff(v, v0), tol);
+  at::Tensor gq = at::randn_like(q), gk = at::randn_like(k), gv = at::randn_like(v);
+  ((q * gq).sum() + (k * gk).sum() + (v * gv).sum()).backward();
+  ((q0 * gq).sum() + (k0 * gk).sum() + (v0 * gv).sum()).backward();
+  EXPECT_LT(max_diff(a.grad(), b.grad()), tol);
+  EXPECT_GT(a.grad().abs().max().item<double>(), 0.1);
+}
+
+TEST(FusedOps, RopeSplitQkvMatchesApplyRopeFloat64) { check_rope(at::kDouble, 1e-12); }
+TEST(FusedOps, RopeSplitQkvMatchesApplyRopeFloat32) { check_rope(at::kFloat, 1e-5); }
+
+TEST(FusedOps, RopeSplitQkvWithAnUnusedOutput) {
+  at::Tensor x = at::randn({3, 4 * 4}, at::kDouble).requires_grad_();
+  auto [cos, sin] = rope_cos_sin(at::arange(3, at::kLong), {1.0, 0.5}, at::kDouble);
+  auto [q, k, v] = rope_split_qkv(x, 2, 1, 4, cos, sin);
+  q.sum().backward();  // k and v unused: their gradient slots must be zero
+  EXPECT_EQ(x.grad().narrow(1, 8, 8).abs().max().item<double>(), 0.0);
+  EXPECT_GT(x.grad().narrow(1, 0, 8).abs().max().item<double>(), 0.0);
+}
+
+TEST(FusedOps, SwiGluMatchesSiluTimesUp) {
+  for (auto [dtype, tol] : {std::pair{at::kDouble, 1e-12}, std::pair{at::kFloat, 1e-5}}) {
+    at::manual_seed(6);
+    at::Tensor base = at::randn({7, 10}, at::TensorOptions().dtype(dtype)) * 3;
+    at::Tensor a = base.clone().requires_grad_(), b = base.clone().requires_grad_();
+    at::Tensor y = swiglu(a);
+    auto gu = b.split_with_sizes({5, 5}, 1);
+    at::Tensor y0 = at::silu(gu[0]) * gu[1];
+    EXPECT_LT(max_diff(y, y0), tol);
+    at::Tensor g = at::randn_like(y);
+    (y * g).sum().backward();
+    (y0 * g).sum().backward();
+    EXPECT_LT(max_diff(a.grad(), b.grad()), tol * 10);
+  }
+}
+
+}  // namespace

@@ -1,0 +1,72 @@
+// Wall-clock split of LLM-SRec training steps into their phases, for the
+// `llmsrec train bench` command and the train summary. CPU execution is
+// synchronous, so a phase's wall time is its compute time.
+//
+//   StepProfile prof;
+//   { PhaseTimer t(prof, StepPhase::kLlmForward); hidden = model.encode(...); }
+//   prof.finish_step(tokens);
+//   nlohmann::json j = prof.to_json();   // seconds and share per phase, tokens/s
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+namespace llmsrec::trainer {
+
+enum class StepPhase {
+  kData,           // prompts, negative sampling, teacher rows (host work before the LLM)
+  kLlmForward,     // the frozen LLM over user and item prompts (f_I and the splice included)
+  kHeads,          // f_user, f_item, f_CF-user and the loss (the global uniformity's allgather included)
+  kBackwardHeads,  // backward from the loss down to the LLM outputs
+  kBackwardLlm,    // backward through the frozen LLM to inputs_embeds, f_I and the tokens
+  kAllreduce,      // the fused gradient allreduce
+  kOptimizer,      // Adam / SGD update
+  kCheckpointIo,   // checkpoint writes and metrics.jsonl
+  kCount
+};
+
+const char* phase_name(StepPhase p);
+
+class StepProfile {
+ public:
+  using Clock = std::chrono::steady_clock;
+  void add(StepPhase p, double seconds) { seconds_[static_cast<size_t>(p)] += seconds; }
+  void finish_step(int64_t tokens) {
+    ++steps_;
+    tokens_ += tokens;
+  }
+  int64_t steps() const { return steps_; }
+  int64_t tokens() const { return tokens_; }
+  double seconds(StepPhase p) const { return seconds_[static_cast<size_t>(p)]; }
+  double total_seconds() const;
+  // {"steps", "tokens", "seconds", "tokens_per_s", "step_ms",
+  //  "phases": [{"phase", "seconds", "ms_per_step", "share"}, ...]} in StepPhase order
+  nlohmann::json to_json() const;
+  void reset() { *this = StepProfile(); }
+
+ private:
+  std::array<double, static_cast<size_t>(StepPhase::kCount)> seconds_{};
+  int64_t steps_ = 0, tokens_ = 0;
+};
+
+// Adds the scope's wall time to one phase.
+class PhaseTimer {
+ public:
+  PhaseTimer(StepProfile& profile, StepPhase phase)
+      : profile_(profile), phase_(phase), start_(StepProfile::Clock::now()) {}
+  ~PhaseTimer() {
+    profile_.add(phase_, std::chrono::duration<double>(StepProfile::Clock::now() - start_).count());
+  }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+ private:
+  StepProfile& profile_;
+  StepPhase phase_;
+  StepProfile::Clock::time_point start_;
+};
+
+}  // namespace llmsrec::trainer
