@@ -177,6 +177,12 @@ void ClusterContext::init(const core::RunConfig& cfg) {
     world_ = make_local_communicator();
   }
   bool nccl = cc.backend == "nccl" || (cc.backend == "auto" && nccl_available() && at::hasCUDA());
+  if (cc.backend == "nccl" && !(nccl_available() && at::hasCUDA())) {
+    // Every rank throws the same error before any collective, so nobody waits.
+    throw ConfigError(fmt::format("cluster.backend: nccl needs {}; use cluster.backend: mpi (or auto)",
+                                  nccl_available() ? "a CUDA build of libtorch and a GPU (this libtorch has no CUDA)"
+                                                   : "llmsrec built with NCCL (LLMSREC_WITH_NCCL=ON)"));
+  }
   if (nccl) device_ = fmt::format("cuda:{}", local_rank_);
 
   RankInfo me;
