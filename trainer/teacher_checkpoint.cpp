@@ -79,6 +79,7 @@ void save_teacher(const std::string& path, const TeacherMeta& meta, const Sasrec
   root.set_attr("dropout", s.dropout);
   root.set_attr("mask_padding_keys", static_cast<int64_t>(s.mask_padding_keys));
   root.set_attr("attn_out_proj", static_cast<int64_t>(s.attn_out_proj));
+  root.set_attr("block", std::string(block_style_name(s.block)));
   h5::Group last = root.create_group("last");
   h5::Group bestg = root.create_group("best");
   for (size_t i = 0; i < params.size(); ++i) {
@@ -108,6 +109,10 @@ SasrecShape read_teacher_shape(const std::string& path) {
   s.dropout = f.attr_double("dropout");
   s.mask_padding_keys = f.attr_int("mask_padding_keys") != 0;
   s.attn_out_proj = f.attr_int("attn_out_proj") != 0;
+  // Files written before the option existed hold q_residual models.
+  if (f.has_attr("block") && !parse_block_style(f.attr_string("block"), &s.block)) {
+    throw DataError(fmt::format("'{}': unknown SASRec block style '{}'", path, f.attr_string("block")));
+  }
   return s;
 }
 

@@ -37,6 +37,9 @@ void TeacherConfig::visit(core::ConfigVisitor& v) {
   v.field("dropout", dropout, "dropout rate (embeddings, attention weights, feed-forward)");
   v.field("mask_padding_keys", mask_padding_keys,
           "mask padding slots as attention keys (kang205 TF reference); false = PyTorch port");
+  v.choice("block", block, {"q_residual", "post_norm", "pre_norm"},
+           "block wiring: q_residual (older PyTorch port: Q = LN(x), x = Q + MHA(Q, x, x)), post_norm (pmixer's "
+           "current default), pre_norm (pmixer --norm_first)");
   v.field("attn_out_proj", attn_out_proj, "attention output projection (PyTorch port); false = TF reference");
   v.field("epochs", epochs, "training epochs");
   v.field("lr", lr, "Adam learning rate");

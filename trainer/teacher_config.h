@@ -39,6 +39,7 @@ struct TeacherConfig : core::ConfigSection {
   int64_t heads = 1;             // attention heads (hidden % heads == 0)
   double dropout = 0.1;          // dropout rate everywhere (embeddings, attention weights, FFN)
   bool mask_padding_keys = false;  // kang205 (TF) masks padding keys; the PyTorch port does not
+  std::string block = "q_residual";  // q_residual | post_norm | pre_norm (models/sasrec/sasrec_shape.h)
   bool attn_out_proj = true;       // PyTorch nn.MultiheadAttention has an output projection; TF has none
   // Training.
   int64_t epochs = 200;

@@ -55,12 +55,14 @@ SasrecShape shape_of(const TeacherConfig& t, int64_t num_items) {
   s.dropout = t.dropout;
   s.mask_padding_keys = t.mask_padding_keys;
   s.attn_out_proj = t.attn_out_proj;
+  parse_block_style(t.block, &s.block);  // the config validated the name
   return s;
 }
 
 void check_same_shape(const SasrecShape& a, const SasrecShape& b, const std::string& path) {
   if (a.num_items != b.num_items || a.hidden != b.hidden || a.maxlen != b.maxlen || a.blocks != b.blocks ||
-      a.heads != b.heads || a.mask_padding_keys != b.mask_padding_keys || a.attn_out_proj != b.attn_out_proj) {
+      a.heads != b.heads || a.mask_padding_keys != b.mask_padding_keys || a.attn_out_proj != b.attn_out_proj ||
+      a.block != b.block) {
     throw ConfigError(fmt::format("--resume: '{}' holds a teacher of another shape (items {}, hidden {}, maxlen {}, "
                                   "blocks {}, heads {}) than the config (items {}, hidden {}, maxlen {}, blocks {}, "
                                   "heads {}); remove it or fix the config",

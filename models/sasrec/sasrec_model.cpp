@@ -160,14 +160,34 @@ at::Tensor SasrecModel::encode_from(const at::Tensor& emb, const at::Tensor& seq
   }
   for (size_t b = 0; b < blocks_.size(); ++b) {
     const Block& blk = blocks_[b];
-    at::Tensor q = at::layer_norm(x, {d}, blk.ln1_w, blk.ln1_b, kLayerNormEps);
-    x = q + attention(blk, q, x, bias, masks ? &masks->attn[b] : nullptr);
-    q = at::layer_norm(x, {d}, blk.ln2_w, blk.ln2_b, kLayerNormEps);
-    at::Tensor f = at::relu(at::linear(q, blk.w1, blk.b1));
-    if (masks) f = f * masks->ffn_inner[b];
-    f = at::linear(f, blk.w2, blk.b2);
-    if (masks) f = f * masks->ffn_out[b];
-    x = (q + f) * live;
+    const at::Tensor* attn_mask = masks ? &masks->attn[b] : nullptr;
+    auto ln1 = [&](const at::Tensor& t) { return at::layer_norm(t, {d}, blk.ln1_w, blk.ln1_b, kLayerNormEps); };
+    auto ln2 = [&](const at::Tensor& t) { return at::layer_norm(t, {d}, blk.ln2_w, blk.ln2_b, kLayerNormEps); };
+    auto ffn = [&](const at::Tensor& t) {
+      at::Tensor f = at::relu(at::linear(t, blk.w1, blk.b1));
+      if (masks) f = f * masks->ffn_inner[b];
+      f = at::linear(f, blk.w2, blk.b2);
+      return masks ? f * masks->ffn_out[b] : f;
+    };
+    switch (shape_.block) {
+      case BlockStyle::kQResidual: {
+        at::Tensor q = ln1(x);
+        x = q + attention(blk, q, x, bias, attn_mask);
+        q = ln2(x);
+        x = (q + ffn(q)) * live;
+        break;
+      }
+      case BlockStyle::kPostNorm:
+        x = ln1(x + attention(blk, x, x, bias, attn_mask));
+        x = ln2(x + ffn(x));
+        break;
+      case BlockStyle::kPreNorm: {
+        const at::Tensor n = ln1(x);
+        x = x + attention(blk, n, n, bias, attn_mask);
+        x = x + ffn(ln2(x));
+        break;
+      }
+    }
   }
   return x;
 }

@@ -8,10 +8,40 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/rng.h"
 
 namespace llmsrec::models::sasrec {
+
+// How a block wires LayerNorm, attention and the feed-forward net:
+//   kQResidual: Q = LN(x); x = Q + MHA(Q, x, x); x = LN(x); x = x + FFN(x)   (the older
+//               PyTorch port, pmixer/SASRec.pytorch until 2024; the spec)
+//   kPostNorm:  x = LN(x + MHA(x, x, x)); x = LN(x + FFN(x))                  (pmixer today, default)
+//   kPreNorm:   x = x + MHA(LN(x)); x = x + FFN(LN(x))                         (pmixer --norm_first)
+// kQResidual re-zeroes padding slots after every block (timeline mask); the
+// current pmixer code does not, so kPostNorm and kPreNorm don't either.
+enum class BlockStyle { kQResidual, kPostNorm, kPreNorm };
+
+inline const char* block_style_name(BlockStyle b) {
+  switch (b) {
+    case BlockStyle::kPostNorm: return "post_norm";
+    case BlockStyle::kPreNorm: return "pre_norm";
+    case BlockStyle::kQResidual: break;
+  }
+  return "q_residual";
+}
+
+// False for an unknown name (callers report it with their file/key context).
+inline bool parse_block_style(const std::string& name, BlockStyle* out) {
+  for (BlockStyle b : {BlockStyle::kQResidual, BlockStyle::kPostNorm, BlockStyle::kPreNorm}) {
+    if (name == block_style_name(b)) {
+      *out = b;
+      return true;
+    }
+  }
+  return false;
+}
 
 struct SasrecShape {
   int64_t num_items = 0;    // I; the embedding table has I+1 rows (row 0 = padding)
@@ -22,6 +52,7 @@ struct SasrecShape {
   double dropout = 0.1;
   bool mask_padding_keys = false;  // TF reference: padding slots are masked as keys
   bool attn_out_proj = true;       // PyTorch reference: attention has an output projection
+  BlockStyle block = BlockStyle::kQResidual;
 
   int64_t head_dim() const { return hidden / heads; }
 };

@@ -113,6 +113,31 @@ TEST(SasrecModel, Causality) {
   }
 }
 
+TEST(SasrecModel, EveryBlockStyleIsCausalAndDistinct) {
+  at::Tensor seq = batch_seq();
+  std::vector<at::Tensor> outs;
+  for (BlockStyle style : {BlockStyle::kQResidual, BlockStyle::kPostNorm, BlockStyle::kPreNorm}) {
+    SasrecShape s = tiny_shape(false, 2);
+    s.block = style;
+    SasrecModel m(s);
+    m.init(11);  // same weights for every style
+    at::Tensor out = m.forward(seq);
+    for (int64_t t = 1; t < 6; ++t) {
+      at::Tensor changed = seq.clone();
+      changed.select(1, t).fill_(29);
+      expect_close(out.narrow(1, 0, t), m.forward(changed).narrow(1, 0, t), 0, block_style_name(style));
+    }
+    outs.push_back(out.select(1, 5));  // every user's last (real) slot
+  }
+  // Same weights, different wiring: the options really change the model.
+  EXPECT_GT((outs[0] - outs[1]).abs().max().item<double>(), 1e-3);
+  EXPECT_GT((outs[1] - outs[2]).abs().max().item<double>(), 1e-3);
+  BlockStyle parsed;
+  EXPECT_TRUE(parse_block_style("post_norm", &parsed));
+  EXPECT_EQ(parsed, BlockStyle::kPostNorm);
+  EXPECT_FALSE(parse_block_style("postnorm", &parsed));
+}
+
 TEST(SasrecModel, DropoutMasksAreUsedAndScaled) {
   SasrecShape s = tiny_shape();
   core::Rng rng(1);
