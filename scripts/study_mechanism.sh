@@ -9,7 +9,8 @@
 #
 # Data, teacher and LLM are made once (run.seed of the config); only the
 # LLM-SRec training seed varies. Prints a table and writes OUT_DIR/results.jsonl.
-# Env: LLMSREC (default build/llmsrec), RANKS (default 2).
+# Env: LLMSREC (default build/llmsrec), RANKS (default 2), EVAL_USERS (score a fixed subset of
+# this many test users, the same for every seed; default all).
 set -euo pipefail
 OUT=${1:?usage: study_mechanism.sh OUT_DIR CONFIG [SEEDS] [-- --set k=v ...]}
 CONFIG=${2:?config}
@@ -20,6 +21,7 @@ EXTRA=()
 for a in "$@"; do EXTRA+=("$a"); done
 LLMSREC=${LLMSREC:-$(cd "$(dirname "$0")/.." && pwd)/build/llmsrec}
 RANKS=${RANKS:-2}
+EVAL_USERS=${EVAL_USERS:-0}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
@@ -49,8 +51,8 @@ for variant in full no_distill_no_uniformity; do
     step "$variant seed $seed: train"
     mpi train "${run[@]}" --json >"$dir.train.json" 2>"$dir.train.log"
     step "$variant seed $seed: eval (ordered, shuffled)"
-    mpi eval "${run[@]}" --split test --no-full-ranking --json >"$dir.eval.json" 2>"$dir.eval.log"
-    mpi eval "${run[@]}" --split test --no-full-ranking --shuffle-history --json >"$dir.shuf.json" 2>"$dir.shuf.log"
+    mpi eval "${run[@]}" --split test --no-full-ranking --users "$EVAL_USERS" --json >"$dir.eval.json" 2>"$dir.eval.log"
+    mpi eval "${run[@]}" --split test --no-full-ranking --users "$EVAL_USERS" --shuffle-history --json >"$dir.shuf.json" 2>"$dir.shuf.log"
     python3 - "$variant" "$seed" "$dir" >>"$OUT/results.jsonl" <<'PY'
 import json, sys
 variant, seed, d = sys.argv[1], int(sys.argv[2]), sys.argv[3]

@@ -5,7 +5,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "cluster/cluster_context.h"
+#include "core/rng.h"
+#include "sharding/epoch_plan.h"
 #include "core/run_config.h"
 #include "tools/command.h"
 #include "trainer/llmsrec_eval.h"
@@ -22,6 +26,10 @@ class EvalCommand : public llmsrec::tools::Command {
     app.add_flag("--last", last_, "use the last weights instead of the best-by-validation ones");
     app.add_flag("--shuffle-history", shuffle_, "permute the items shown in each history (dates and numbers stay)");
     app.add_flag("--no-full-ranking", no_full_, "skip ranking against the whole catalogue");
+    app.add_option("--users", max_users_,
+                   "score a fixed subset of this many users of the split (the same subset for every run and seed; "
+                   "0 = all)")
+        ->check(CLI::NonNegativeNumber);
   }
   nlohmann::json run() override {
     auto cfg = load_config();
@@ -34,6 +42,16 @@ class EvalCommand : public llmsrec::tools::Command {
     opt.full_ranking = !no_full_;
     opt.shuffle_history = shuffle_;
     opt.seed = static_cast<uint64_t>(cfg.run.seed);
+    const auto& cands = split_ == "valid" ? setup.dataset.valid : setup.dataset.test;
+    if (max_users_ > 0 && max_users_ < static_cast<int64_t>(cands.users.size())) {
+      std::vector<int64_t> rows(cands.users.size());
+      for (size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<int64_t>(r);
+      // Seed independent of run.seed: runs with different training seeds score the same users.
+      rows = llmsrec::sharding::shuffled(rows, llmsrec::core::stream_seed(0, llmsrec::core::Stream::kValidUsers, 1), 0);
+      rows.resize(static_cast<size_t>(max_users_));
+      std::sort(rows.begin(), rows.end());
+      opt.rows = rows;
+    }
     auto result = llmsrec::trainer::evaluate(setup, ctx->world(), items, opt);
     nlohmann::json out = result.to_json();
     out["split"] = split_;
@@ -60,6 +78,7 @@ class EvalCommand : public llmsrec::tools::Command {
  private:
   std::string split_ = "test", checkpoint_;
   bool last_ = false, shuffle_ = false, no_full_ = false;
+  int64_t max_users_ = 0;
 };
 
 }  // namespace
