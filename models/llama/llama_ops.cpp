@@ -117,7 +117,9 @@ at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Te
     at::Tensor kb = k.reshape({B, S, KV, hd}).permute({0, 2, 1, 3}).contiguous();
     at::Tensor vb = v.reshape({B, S, KV, hd}).permute({0, 2, 1, 3}).contiguous();
     at::Tensor mask = layout.mask.to(q.scalar_type()).reshape({-1, S, S}).contiguous();
-    at::Tensor out = blocked_attention(qb, kb, vb, mask, scale)  // [B, KV, G*S, hd]
+    std::vector<int64_t> lengths(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) lengths[b] = layout.offsets[b + 1] - layout.offsets[b];
+    at::Tensor out = blocked_attention(qb, kb, vb, mask, scale, std::move(lengths))  // [B, KV, G*S, hd]
                          .view({B, KV, G, S, hd})
                          .permute({0, 3, 1, 2, 4})
                          .reshape({B * S, H * hd});

@@ -65,6 +65,31 @@ void check(at::ScalarType dtype, double tol) {
 TEST(BlockedAttention, MatchesAutogradFormulaFloat64) { check(at::kDouble, 1e-12); }
 TEST(BlockedAttention, MatchesAutogradFormulaFloat32) { check(at::kFloat, 1e-5); }
 
+TEST(BlockedAttention, LengthsSkipPaddingAndKeepRealRowsExact) {
+  at::manual_seed(7);
+  const int64_t N = 3, KV = 2, G = 2, S = 6, hd = 4;
+  const std::vector<int64_t> lengths = {6, 3, 1};
+  auto opt = at::TensorOptions().dtype(at::kDouble);
+  at::Tensor q0 = at::randn({N, KV, G * S, hd}, opt), k0 = at::randn({N, KV, S, hd}, opt),
+             v0 = at::randn({N, KV, S, hd}, opt), go = at::randn({N, KV, G * S, hd}, opt);
+  // Padding rows: the caller never reads them, so no gradient comes back through them.
+  at::Tensor real = at::zeros({N, 1, G * S, 1}, opt);
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t g = 0; g < G; ++g) real[n][0].narrow(0, g * S, lengths[n]).fill_(1);
+  }
+  go = go * real;
+  at::Tensor mask = causal_mask(lengths, S, at::kDouble);
+  std::vector<at::Tensor> a = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  std::vector<at::Tensor> b = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  at::Tensor out = blocked_attention(a[0], a[1], a[2], mask, 0.5, lengths);
+  at::Tensor ref = reference(b[0], b[1], b[2], mask, 0.5);
+  EXPECT_LT(((out - ref) * real).abs().max().item<double>(), 1e-12);
+  EXPECT_EQ((out * (1 - real)).abs().max().item<double>(), 0.0) << "padding rows must be zero";
+  (out * go).sum().backward();
+  (ref * go).sum().backward();
+  for (int i = 0; i < 3; ++i) EXPECT_LT((a[i].grad() - b[i].grad()).abs().max().item<double>(), 1e-12) << i;
+}
+
 TEST(BlockedAttention, SharedMaskBroadcastsOverSequences) {
   at::manual_seed(4);
   at::Tensor q = at::randn({2, 1, 4, 3}, at::kDouble), k = at::randn({2, 1, 4, 3}, at::kDouble),
