@@ -13,7 +13,7 @@ victim=$(rank_pid 1)
 kill -STOP "$victim"
 echo "stopped rank 1 (pid $victim)"
 wait_exit $((TIMEOUT_S + 25))
-[ "$RC" -eq 4 ] || fail "exit code $RC, expected 4. stderr: $(tail -20 "$WORK/check.err")"
+[ "$RC" -eq 4 ] || fail "exit code $RC, expected 4. stderr: $(tail -20 "$WORK/ranks.err")"
 python3 -c "import sys; sys.exit(0 if float('$ELAPSED') < $TIMEOUT_S + 10 else 1)" ||
   fail "took ${ELAPSED} s after SIGSTOP (heartbeat_timeout_s = $TIMEOUT_S)"
 pass "SIGSTOPped rank -> job ended with exit 4 after ${ELAPSED} s (heartbeat_timeout_s = $TIMEOUT_S)"
@@ -29,5 +29,5 @@ assert e["host"], e
 assert e["phase"].startswith("cluster check step"), e
 assert e["exit_code"] == 4 and "heartbeat" in e["reason"], e
 PY
-grep -q "rank 1 on host .* is hung" "$WORK/check.err" || fail "rank 0 did not log the hung rank"
+grep -q "rank 1 on host .* is hung" "$WORK/ranks.err" || fail "rank 0 did not log the hung rank"
 pass "errors/rank-1.json names rank 1, its host, pid and last phase: $(python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e["host"], "/", e["phase"])' "$err")"
