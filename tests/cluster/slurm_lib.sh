@@ -35,6 +35,7 @@ t_start=$(date +%s)
 
 # start_slurm : munged, slurmctld and slurmd up, the node idle; exports SLURM_CONF.
 start_slurm() {
+  local t_up=$(date +%s)
   # --- munge, with its own key and socket ---
   dd if=/dev/urandom of="$T/munge.key" bs=1024 count=1 status=none
   chmod 400 "$T/munge.key"
@@ -103,7 +104,7 @@ CONF
     sleep 0.5
   done
   [ "$state" = idle ] || fail "node never became idle (state '$state')"
-  pass "private SLURM up on $HOST (slurmctld :$CTLD_PORT, slurmd :$SLURMD_PORT) in $(( $(date +%s) - t_start )) s"
+  pass "private SLURM up on $HOST (slurmctld :$CTLD_PORT, slurmd :$SLURMD_PORT) in $(( $(date +%s) - t_up )) s"
 }
 
 # submit PAYLOAD... : the project's train.sbatch with LLMSREC_ARGS=PAYLOAD (no commas),

@@ -11,7 +11,7 @@
 # Env: LLMSREC (binary), LLMSREC_SOURCE_DIR. Exit 77 = skipped (SLURM not installed).
 source "$(dirname "$0")/../integration/lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
-STEPS=30
+STEPS=20
 
 t0=$(date +%s)
 D="$T/data"
@@ -20,7 +20,7 @@ write_tiny_train_config "$T/ref.yaml" "$T/ref" "$D" $STEPS
 write_tiny_train_config "$T/cfg.yaml" "$T/run" "$D" $STEPS
 mpirun -np 2 --oversubscribe --allow-run-as-root "$LLMSREC" train -c "$T/ref.yaml" --set cluster.control_port=0 --json \
   >"$T/ref.json" 2>"$T/ref.log" || fail "uninterrupted mpirun run failed: $(tail -5 "$T/ref.log")"
-[ "$(json_get "$(cat "$T/ref.json")" '["steps"]')" = $STEPS ] || fail "reference did not run $STEPS steps"
+[ "$(json_get "$(head -1 "$T/ref.json")" '["steps"]')" = $STEPS ] || fail "reference did not run $STEPS steps"
 pass "data, tiny LLaMA and the uninterrupted 2-rank reference ($STEPS steps) in $(( $(date +%s) - t0 )) s"
 
 start_slurm
@@ -28,13 +28,12 @@ t0=$(date +%s)
 job=$(submit train -c "$T/cfg.yaml") || fail "sbatch failed"
 log="$T/job-$job.log"
 wait_state "$job" RUNNING 30
-ckpt_step() { [ -s "$T/run/latest" ] && sed 's/[^0-9]//g; s/^0*//' "$T/run/latest" || echo 0; }
 for _ in $(seq 1 600); do
-  [ "$(ckpt_step)" -ge 4 ] && break
+  [ "$(latest_step "$T/run")" -ge 4 ] && break
   [ "$(job_field "$job" JobState)" = RUNNING ] || fail "job left RUNNING before its checkpoint at step 4"
   sleep 0.1
 done
-[ "$(ckpt_step)" -ge 4 ] || fail "no checkpoint at step >= 4 after 60 s"
+[ "$(latest_step "$T/run")" -ge 4 ] || fail "no checkpoint at step >= 4 after 60 s"
 # Live metrics under SLURM: rank 0's control server (port in run/control.json).
 port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$T/run/control.json")
 metrics=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics") || fail "GET /metrics failed"
@@ -60,6 +59,7 @@ at=$(echo "$stopped" | grep -o '[0-9]*$')
 grep -q "job step exited with 3" "$log" || fail "the preempted step did not exit 3"
 grep -q "requeueing job $job" "$log" || fail "the script did not requeue on exit 3"
 grep -q "restart 1 " "$log" || fail "no second run (SLURM_RESTART_COUNT=1)"
+grep -q "^srun .* train -c $T/cfg.yaml --resume$" "$log" || fail "the requeued run was not started with --resume"
 resumed=$(grep -o "resumed from [^ ]* at epoch [0-9]* step [0-9]* (global step [0-9]*)" "$log" | head -1)
 [ -n "$resumed" ] || fail "the requeued run did not resume from a checkpoint"
 [ "$(sed -n '/restart 1 /q;p' "$log" | grep -c "resumed from")" -eq 0 ] || fail "the first run must start fresh"

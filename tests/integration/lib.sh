@@ -77,3 +77,10 @@ cluster:
   control_port: -1
 YAML
 }
+
+# latest_step RUN_DIR : the step of the checkpoint RUN_DIR/latest names (ckpt-00000012.h5 -> 12), or 0.
+latest_step() {
+  local name
+  name=$(cat "$1/latest" 2>/dev/null || true)
+  [[ "$name" =~ ckpt-([0-9]+)\.h5 ]] && echo $((10#${BASH_REMATCH[1]})) || echo 0
+}

@@ -15,11 +15,11 @@ write_tiny_train_config "$WORK/cfg.yaml" "$WORK/run" "$D" 100000
 start_ranks "$WORK/run" train -c "$WORK/cfg.yaml" --set cluster.heartbeat_timeout_s=$TIMEOUT_S
 wait_control
 for _ in $(seq 1 600); do
-  [ -s "$WORK/run/latest" ] && break
+  [ "$(latest_step "$WORK/run")" -ge 2 ] && break
   kill -0 "$MPI_PID" 2>/dev/null || fail "training ended before its first checkpoint: $(tail -5 "$WORK/ranks.err")"
   sleep 0.1
 done
-[ -s "$WORK/run/latest" ] || fail "no checkpoint after 60 s"
+[ "$(latest_step "$WORK/run")" -ge 2 ] || fail "no checkpoint after 60 s"
 victim=$(rank_pid 1)
 kill -STOP "$victim"
 echo "stopped rank 1 (pid $victim) after checkpoint $(cat "$WORK/run/latest")"
@@ -50,10 +50,11 @@ for f in "$WORK"/run/ckpt-*.h5; do
   expect_exit 0 "$LLMSREC" inspect "$f" --stats --json
 done
 # The real loader accepts it: `--resume` on the same 2 ranks continues from it for one more step.
+step=$(latest_step "$WORK/run")
 mpirun -np 2 --oversubscribe --allow-run-as-root "$LLMSREC" train -c "$WORK/cfg.yaml" --resume --set cluster.control_port=0 \
-  --set train.max_steps=$(($(sed 's/[^0-9]//g; s/^0*//' "$WORK/run/latest") + 1)) --json \
-  >"$WORK/resume.json" 2>"$WORK/resume.log" || fail "resume from $latest failed: $(tail -3 "$WORK/resume.log")"
-grep -q "resumed from .*$(cat "$WORK/run/latest")" "$WORK/resume.log" || fail "did not resume from $latest"
+  --set train.max_steps=$((step + 1)) --json >"$WORK/resume.json" 2>"$WORK/resume.log" \
+  || fail "resume from $latest failed: $(tail -3 "$WORK/resume.log")"
+grep -q "resumed from $latest at .*(global step $step)" "$WORK/resume.log" || fail "did not resume from $latest"
 for tmp in "$WORK"/run/*.tmp; do
   [ -e "$tmp" ] || continue
   set +e; "$LLMSREC" inspect "$tmp" >"$WORK/tmp.out" 2>&1; set -e
