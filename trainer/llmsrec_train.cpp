@@ -129,6 +129,9 @@ class Trainer {
       for (; pos_.step_in_epoch < plan.steps(); ++pos_.step_in_epoch) {
         if (ctx_.preemption_agreed()) {
           if (root) save();
+          // Collective: no rank exits before the checkpoint is on disk (srun --kill-on-bad-exit
+          // would otherwise kill rank 0 mid-write once another rank has exited 3).
+          ctx_.host_comm().barrier();
           throw cluster::Preempted(pos_.global_step);
         }
         ctx_.set_step(pos_.global_step);
