@@ -2,7 +2,7 @@
 # The real trainer under a private single-node SLURM (tests/cluster/slurm_lib.sh):
 # launcher/slurm/train.sbatch with payload `train -c cfg.yaml`, 2 tasks, on the
 # synthetic data with a tiny LLaMA. Preemption mid-run: once a checkpoint at
-# step >= 4 exists, `scancel --signal=USR1 --batch` (what --signal=B:USR1@120
+# step >= 2 exists, `scancel --signal=USR1 --batch` (what --signal=B:USR1@120
 # does) -> the batch shell forwards USR1 to the step -> the ranks agree, rank 0
 # checkpoints, both exit 3 -> the script requeues -> the requeued job
 # (SLURM_RESTART_COUNT=1) runs `train ... --resume` and finishes. Its final
@@ -28,12 +28,12 @@ t0=$(date +%s)
 job=$(submit train -c "$T/cfg.yaml") || fail "sbatch failed"
 log="$T/job-$job.log"
 wait_state "$job" RUNNING 30
-for _ in $(seq 1 600); do
-  [ "$(latest_step "$T/run")" -ge 4 ] && break
-  [ "$(job_field "$job" JobState)" = RUNNING ] || fail "job left RUNNING before its checkpoint at step 4"
+for _ in $(seq 1 900); do  # no scontrol in this loop: it is slow on a loaded machine
+  [ "$(latest_step "$T/run")" -ge 2 ] && break
+  grep -q "job step exited" "$log" && fail "the job step ended before its first checkpoint"
   sleep 0.1
 done
-[ "$(latest_step "$T/run")" -ge 4 ] || fail "no checkpoint at step >= 4 after 60 s"
+[ "$(latest_step "$T/run")" -ge 2 ] || fail "no checkpoint after 90 s"
 # Live metrics under SLURM: rank 0's control server (port in run/control.json).
 port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$T/run/control.json")
 metrics=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics") || fail "GET /metrics failed"
@@ -55,7 +55,7 @@ stopped=$(grep -o 'preempted at step [0-9]*' "$log" | sort -u)
 [ "$(grep -c 'preempted at step' "$log")" -ge 2 ] || fail "both ranks should report 'preempted at step': $stopped"
 [ "$(echo "$stopped" | wc -l)" -eq 1 ] || fail "ranks stopped at different steps: $stopped"
 at=$(echo "$stopped" | grep -o '[0-9]*$')
-[ "$at" -ge 4 ] && [ "$at" -lt $STEPS ] || fail "preempted at step $at: not mid-run (4 <= step < $STEPS)"
+[ "$at" -ge 2 ] && [ "$at" -lt $STEPS ] || fail "preempted at step $at: not mid-run (2 <= step < $STEPS)"
 grep -q "job step exited with 3" "$log" || fail "the preempted step did not exit 3"
 grep -q "requeueing job $job" "$log" || fail "the script did not requeue on exit 3"
 grep -q "restart 1 " "$log" || fail "no second run (SLURM_RESTART_COUNT=1)"
