@@ -65,3 +65,29 @@ wait_exit() {
   set +e; wait "$MPI_PID"; RC=$?; set -e
   ELAPSED=$(python3 -c "import time; print(f'{time.time() - $t0:.1f}')")
 }
+
+# expect_hung_rank_abort TIMEOUT_S PHASE_REGEX : SIGSTOPs rank 1 and checks the watchdog:
+# the job ends with exit 4 within TIMEOUT_S + 10 s, rank 0 logs the hung rank, and
+# RUN_DIR/errors/rank-1.json names rank 1, its pid and host, and a phase matching
+# PHASE_REGEX (Python re). Sets VICTIM (the stopped pid) and ELAPSED.
+expect_hung_rank_abort() {
+  local timeout_s=$1 phase_re=$2 err="$RUN_DIR/errors/rank-1.json"
+  VICTIM=$(rank_pid 1)
+  kill -STOP "$VICTIM"
+  echo "stopped rank 1 (pid $VICTIM)"
+  wait_exit $((timeout_s + 25))
+  [ "$RC" -eq 4 ] || fail "exit code $RC, expected 4. stderr: $(tail -20 "$WORK/ranks.err")"
+  python3 -c "import sys; sys.exit(0 if float('$ELAPSED') < $timeout_s + 10 else 1)" ||
+    fail "took ${ELAPSED} s after SIGSTOP (heartbeat_timeout_s = $timeout_s)"
+  [ -s "$err" ] || fail "no $err"
+  python3 - "$err" "$VICTIM" "$phase_re" <<'PY' || fail "bad $err: $(cat "$err")"
+import json, re, sys
+e = json.load(open(sys.argv[1]))
+assert e["rank"] == 1 and e["pid"] == int(sys.argv[2]) and e["host"], e
+assert re.match(sys.argv[3], e["phase"]), e
+assert e["exit_code"] == 4 and "heartbeat" in e["reason"], e
+PY
+  grep -q "rank 1 on host .* is hung" "$WORK/ranks.err" || fail "rank 0 did not log the hung rank"
+  pass "SIGSTOPped rank 1 -> exit 4 after ${ELAPSED} s (heartbeat_timeout_s = $timeout_s); errors/rank-1.json: $(
+    python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e["host"], "/", e["phase"])' "$err")"
+}

@@ -8,18 +8,10 @@
 # slurm_train_test.sh.
 # Env: LLMSREC (binary), LLMSREC_SOURCE_DIR. Exit 77 = skipped (SLURM not installed).
 source "$(dirname "$0")/../integration/lib.sh"
+source "$(dirname "$0")/cluster_lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
 start_slurm
-
-cat >"$T/cfg.yaml" <<YAML
-run:
-  dir: $T/run
-cluster:
-  timeout_s: 60
-  heartbeat_interval_s: 0.5
-  heartbeat_timeout_s: 20
-  control_port: -1
-YAML
+write_cluster_config "$T/cfg.yaml" 20
 
 t0=$(date +%s)
 job=$(submit cluster check -c "$T/cfg.yaml" --steps 10 --step-ms 50 --bytes 65536) || fail "sbatch failed"
