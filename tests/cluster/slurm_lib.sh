@@ -116,8 +116,9 @@ submit() {
     "$LLMSREC_SOURCE_DIR/launcher/slurm/train.sbatch"
 }
 job_field() { scontrol show job "$1" 2>/dev/null | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2; }
-wait_state() {  # wait_state JOB STATE SECONDS
-  for _ in $(seq 1 $(($3 * 4))); do
+wait_state() {  # wait_state JOB STATE SECONDS (wall clock: scontrol itself is slow on a loaded machine)
+  local deadline=$((SECONDS + $3))
+  while [ $SECONDS -lt $deadline ]; do
     [ "$(job_field "$1" JobState)" = "$2" ] && return 0
     sleep 0.25
   done

@@ -43,8 +43,10 @@ for series in 'llmsrec_step ' 'llmsrec_train_loss ' 'llmsrec_last_checkpoint_ste
 done
 scancel --signal=USR1 --batch "$job"
 echo "USR1 to the batch shell after checkpoint $(cat "$T/run/latest") (/metrics: $(awk '$1=="llmsrec_step"{print "step", $2}' <<<"$metrics"))"
-for _ in $(seq 1 480); do
+deadline=$((SECONDS + 90))
+while [ $SECONDS -lt $deadline ]; do
   [ "$(job_field "$job" Restarts)" = 1 ] && break
+  grep -q "job step exited with [^3]" "$log" && fail "the preempted step did not exit 3: $(grep "job step exited" "$log")"
   sleep 0.25
 done
 [ "$(job_field "$job" Restarts)" = 1 ] || fail "job was not requeued (Restarts=$(job_field "$job" Restarts))"
