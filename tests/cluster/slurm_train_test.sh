@@ -11,7 +11,7 @@
 # Env: LLMSREC (binary), LLMSREC_SOURCE_DIR. Exit 77 = skipped (SLURM not installed).
 source "$(dirname "$0")/../integration/lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
-STEPS=20
+STEPS=24
 
 t0=$(date +%s)
 D="$T/data"
