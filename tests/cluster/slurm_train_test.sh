@@ -11,7 +11,7 @@
 # Env: LLMSREC (binary), LLMSREC_SOURCE_DIR. Exit 77 = skipped (SLURM not installed).
 source "$(dirname "$0")/../integration/lib.sh"
 source "$(dirname "$0")/slurm_lib.sh"
-STEPS=24
+STEPS=30
 
 t0=$(date +%s)
 D="$T/data"
@@ -28,10 +28,14 @@ t0=$(date +%s)
 job=$(submit train -c "$T/cfg.yaml") || fail "sbatch failed"
 log="$T/job-$job.log"
 wait_state "$job" RUNNING 30
-for _ in $(seq 1 900); do  # no scontrol in this loop: it is slow on a loaded machine
-  [ "$(latest_step "$T/run")" -ge 2 ] && break
-  grep -q "job step exited" "$log" && fail "the job step ended before its first checkpoint"
-  sleep 0.1
+# Shell builtins only in this loop (no scontrol, no forks): it must see the first
+# checkpoint at once, even on a loaded machine, so the signal lands mid-run.
+ckpts=("$T"/run/ckpt-*.h5)
+for i in $(seq 1 1800); do
+  ckpts=("$T"/run/ckpt-*.h5)
+  [ -e "${ckpts[0]}" ] && break
+  if [ $((i % 50)) -eq 0 ] && grep -q "job step exited" "$log"; then fail "the job step ended before its first checkpoint"; fi
+  sleep 0.05
 done
 [ "$(latest_step "$T/run")" -ge 2 ] || fail "no checkpoint after 90 s"
 # Live metrics under SLURM: rank 0's control server (port in run/control.json).
