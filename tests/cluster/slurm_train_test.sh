@@ -27,7 +27,6 @@ start_slurm
 t0=$(date +%s)
 job=$(submit train -c "$T/cfg.yaml") || fail "sbatch failed"
 log="$T/job-$job.log"
-wait_state "$job" RUNNING 30
 # Shell builtins only in this loop (no scontrol, no forks): it must see the first
 # checkpoint at once, even on a loaded machine, so the signal lands mid-run.
 ckpts=("$T"/run/ckpt-*.h5)
