@@ -1,9 +1,15 @@
 #include "checkpoint/h5.h"
 
+#include <fcntl.h>
 #include <hdf5.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <regex>
 #include <type_traits>
 
 #include <fmt/format.h>
@@ -29,6 +35,64 @@ std::string library_error() {
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &msg);
   H5Eclear2(H5E_DEFAULT);
   return msg.empty() ? std::string("unknown HDF5 error") : msg;
+}
+
+// Every message of HDF5's error stack, outermost first, joined by "; " (the
+// open-failure classifier below looks for specific inner messages).
+herr_t collect_all_errors(unsigned, const H5E_error2_t* err, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  if (err->desc && *err->desc) *out += (out->empty() ? "" : "; ") + std::string(err->desc);
+  return 0;
+}
+
+std::string library_error_stack() {
+  std::string msg;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_all_errors, &msg);
+  H5Eclear2(H5E_DEFAULT);
+  return msg;
+}
+
+// HDF5 (1.10+) writers hold flock(LOCK_EX) on a file for as long as they have
+// it open (unless HDF5_USE_FILE_LOCKING=FALSE). A non-blocking shared probe
+// tells "another process is writing it" apart from a damaged file.
+bool locked_by_writer(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool locked = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the probe's lock
+  return locked;
+}
+
+IoError being_written_error(const std::string& path) {
+  return IoError(fmt::format("'{}' is incomplete: being written by another process (it holds the HDF5 file lock); "
+                             "read it once the writer has closed it",
+                             path));
+}
+
+// Why `path` cannot be opened, in words a user can act on. `hdf5_stack` is
+// empty when the file has no HDF5 signature at all. (The lock probe is safe
+// here: this process failed to open the file, so it is not its writer.)
+IoError open_error(const std::string& path, const std::string& hdf5_stack) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (locked_by_writer(path)) return being_written_error(path);
+  if (hdf5_stack.empty()) {
+    return IoError(fmt::format("'{}' is truncated or not an HDF5 file: no HDF5 signature in its {} bytes", path,
+                               ec ? 0 : size));
+  }
+  std::smatch m;
+  static const std::regex stored_eof(R"(truncated file: eof = (\d+).*stored_eof = (\d+))");
+  if (std::regex_search(hdf5_stack, m, stored_eof)) {
+    return IoError(fmt::format("'{}' is truncated or not an HDF5 file: it has {} bytes, its HDF5 superblock says {}",
+                               path, m[1].str(), m[2].str()));
+  }
+  if (hdf5_stack.find("already open for write") != std::string::npos) {
+    return IoError(fmt::format("'{}' is incomplete: marked as open for writing by another process, or its writer "
+                               "crashed (`h5clear -s FILE` clears the mark once no writer is left)",
+                               path));
+  }
+  return IoError(fmt::format("'{}' cannot be opened as HDF5 (truncated, damaged or still being written?) (HDF5: {})",
+                             path, hdf5_stack));
 }
 
 [[noreturn]] void fail(const std::string& what) { throw IoError(fmt::format("{} (HDF5: {})", what, library_error())); }
@@ -535,11 +599,15 @@ File File::open(const std::string& path, bool writable) {
   std::fclose(probe);
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     H5Eclear2(H5E_DEFAULT);
-    throw IoError(fmt::format("'{}' is not an HDF5 file (or it is truncated)", path));
+    throw open_error(path, "");
   }
   Handle f(H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT), close_file);
-  if (!f) fail(fmt::format("open HDF5 file '{}' (truncated or still being written?)", path));
+  if (!f) throw open_error(path, library_error_stack());
   return File(std::move(f), path, "/");
+}
+
+void check_not_being_written(const std::string& path) {
+  if (locked_by_writer(path)) throw being_written_error(path);
 }
 
 void File::flush() { check(H5Fflush(id(), H5F_SCOPE_GLOBAL), fmt::format("flush '{}'", file_)); }

@@ -128,12 +128,21 @@ class Group : public Object {
 class File : public Group {
  public:
   static File create(const std::string& path);  // truncates
+  // Throws IoError saying what is wrong: missing, "truncated or not an HDF5 file"
+  // (with sizes), "incomplete: being written by another process", ...
   static File open(const std::string& path, bool writable = false);
   void flush();
 
  private:
   using Group::Group;
 };
+
+// Throws IoError "'path' is incomplete: being written by another process" when
+// a process holds HDF5's write lock on `path` (HDF5 1.10+ writers hold flock
+// LOCK_EX while the file is open; HDF5's own read-only open does not check it).
+// Readers that show a file to a user (inspect, diff) call it first. Do not call
+// it on a file this process has open for writing: its own lock counts too.
+void check_not_being_written(const std::string& path);
 
 // An HDF5 file that appears under its name only when complete (temp + fsync + rename).
 class AtomicFile {

@@ -36,6 +36,8 @@ nlohmann::json diff_h5(const std::string& a, const std::string& b) {
   std::map<std::string, nlohmann::json> objs_a, objs_b;
   for (const auto& o : da["objects"]) if (o["kind"] == "dataset") objs_a[o["path"]] = o;
   for (const auto& o : db["objects"]) if (o["kind"] == "dataset") objs_b[o["path"]] = o;
+  h5::check_not_being_written(a);
+  h5::check_not_being_written(b);
   h5::File fa = h5::File::open(a), fb = h5::File::open(b);
   nlohmann::json rows = nlohmann::json::array();
   double max_abs = 0, max_rel = 0;

@@ -1,13 +1,19 @@
 #include "checkpoint/h5_inspect.h"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "checkpoint/h5.h"
+#include "core/error.h"
 
 namespace llmsrec::checkpoint {
 namespace {
+
+constexpr char kTempSuffix[] = ".tmp";  // core::AtomicOutput's temp name: NAME.tmp
 
 nlohmann::json attributes_of(const h5::Object& obj, int64_t max_chars) {
   nlohmann::json out = nlohmann::json::object();
@@ -82,19 +88,50 @@ void walk(const h5::Group& group, const std::string& prefix, const DescribeOptio
   }
 }
 
-}  // namespace
+// What an unfinished temp file is, appended to every message about one.
+std::string temp_file_story(const std::string& path) {
+  const std::string final_name = path.substr(0, path.size() - std::strlen(kTempSuffix));
+  return fmt::format("a temp file of a write that has not been committed (its writer is still running, or died); "
+                     "the complete file appears as '{}'",
+                     final_name);
+}
 
-nlohmann::json describe_h5(const std::string& path, const DescribeOptions& options) {
+nlohmann::json describe(const std::string& path, const DescribeOptions& options, bool temp) {
+  h5::check_not_being_written(path);
   h5::File file = h5::File::open(path);
   nlohmann::json out;
   out["file"] = path;
   out["size_bytes"] = std::filesystem::file_size(path);
   out["attributes"] = attributes_of(file, options.max_attr_chars);
-  out["schema"] = file.has_attr("llmsrec_schema") ? file.attr_string("llmsrec_schema") : "";
+  const bool ours = file.has_attr("llmsrec_schema");
+  out["schema"] = ours ? file.attr_string("llmsrec_schema") : "";
+  out["llmsrec"] = ours;
+  if (!ours) out["note"] = "not an llmsrec file (no llmsrec_schema attribute on /): showing its HDF5 tree only";
+  out["complete"] = !temp;
+  if (temp) out["warning"] = "incomplete: " + temp_file_story(path);
   nlohmann::json objects = nlohmann::json::array();
   walk(file, "", options, objects);
   out["objects"] = std::move(objects);
   return out;
+}
+
+}  // namespace
+
+bool is_temp_file_name(const std::string& path) {
+  const size_t n = std::strlen(kTempSuffix);
+  return path.size() > n && path.compare(path.size() - n, n, kTempSuffix) == 0;
+}
+
+nlohmann::json describe_h5(const std::string& path, const DescribeOptions& options) {
+  if (!is_temp_file_name(path)) return describe(path, options, false);
+  try {
+    return describe(path, options, true);
+  } catch (const IoError& e) {
+    // A temp file may be empty, half-flushed or locked: say what it is first.
+    const std::string why = e.what();
+    if (why.find("is incomplete:") != std::string::npos) throw;
+    throw IoError(fmt::format("'{}' is incomplete: {} ({})", path, temp_file_story(path), why));
+  }
 }
 
 }  // namespace llmsrec::checkpoint

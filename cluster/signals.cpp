@@ -33,8 +33,20 @@ PreemptionSignals::PreemptionSignals() {
 }
 
 PreemptionSignals::~PreemptionSignals() {
-  sigaction(SIGUSR1, &g_previous_usr1, nullptr);
-  sigaction(SIGTERM, &g_previous_term, nullptr);
+  if (requested()) {
+    // Preempted: this process is on its way out with exit code 3. A second signal must
+    // not turn that into death by signal: srun --kill-on-bad-exit SIGTERMs the ranks that
+    // exit a moment after the first one, and srun then reports 128 + 15 instead of 3, so
+    // the batch script would not requeue.
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGUSR1, &ignore, nullptr);
+    sigaction(SIGTERM, &ignore, nullptr);
+  } else {
+    sigaction(SIGUSR1, &g_previous_usr1, nullptr);
+    sigaction(SIGTERM, &g_previous_term, nullptr);
+  }
   g_installed.store(false);
 }
 

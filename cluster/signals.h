@@ -22,7 +22,9 @@ namespace llmsrec::cluster {
 class Communicator;
 
 // Installs SIGUSR1 and SIGTERM handlers for its lifetime (restores the previous
-// ones on destruction). At most one instance per process.
+// ones on destruction; once a preemption was requested it ignores both instead,
+// so the exit code 3 survives srun's SIGTERM to the slower ranks). At most one
+// instance per process.
 //
 // The flag itself is the one process-wide mutable variable of this module: a
 // signal handler cannot be handed a context object.

@@ -79,6 +79,9 @@ class InspectCommand : public llmsrec::tools::Command {
     if (diff_mode_) return print_diff(d);
     std::cout << fmt::format("{} ({} bytes){}\n", d["file"].get<std::string>(), d["size_bytes"].get<uint64_t>(),
                              d["schema"].get<std::string>().empty() ? "" : ", schema " + d["schema"].get<std::string>());
+    for (const char* key : {"warning", "note"}) {  // incomplete temp file; foreign (non-llmsrec) file
+      if (d.contains(key)) std::cout << "  " << key << ": " << d[key].get<std::string>() << "\n";
+    }
     print_attributes(d["attributes"], "  ");
     if (d.contains("dataset")) print_dataset(d["dataset"]);
     for (const auto& o : d["objects"]) {

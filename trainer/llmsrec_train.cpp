@@ -120,7 +120,7 @@ class Trainer {
       std::filesystem::create_directories(cfg_.run.dir);
       metrics.open(std::filesystem::path(cfg_.run.dir) / "metrics.jsonl", std::ios::app);
     }
-    int64_t tokens_since = 0;
+    int64_t tokens_since = 0, steps_this_run = 0;
     auto last_log = Clock::now();
     bool capped = false;  // train.max_steps reached: not persisted, a resume with a higher cap continues
     while (!pos_.done && !capped && pos_.epoch < tc_.epochs) {
@@ -131,6 +131,9 @@ class Trainer {
       for (; pos_.step_in_epoch < plan.steps(); ++pos_.step_in_epoch) {
         if (ctx_.preemption_agreed()) {
           if (root) save();
+          // Collective: no rank exits before the checkpoint is on disk (srun --kill-on-bad-exit
+          // would otherwise kill rank 0 mid-write once another rank has exited 3).
+          ctx_.host_comm().barrier();
           throw cluster::Preempted(pos_.global_step);
         }
         ctx_.set_step(pos_.global_step);
@@ -149,7 +152,7 @@ class Trainer {
                                {"lr", pos_.lr}, {"tokens_per_s_rank", secs > 0 ? tokens_since / secs : 0.0}};
         tokens_since = 0;
         last_log = Clock::now();
-        publish(line);
+        publish(line, plan.steps(), ++steps_this_run, start);
         std::optional<PhaseTimer> io(std::in_place, profile_, StepPhase::kCheckpointIo);
         if (root) metrics << line.dump() << "\n" << std::flush;
         io.reset();
@@ -304,11 +307,19 @@ class Trainer {
     return line;
   }
 
-  void publish(const nlohmann::json& line) {
+  // Live metrics for /metrics (LiveMetrics adds the llmsrec_ prefix): llmsrec_train_loss, ...,
+  // llmsrec_epoch and llmsrec_eta_seconds (remaining steps at this run's mean step time).
+  void publish(const nlohmann::json& line, int64_t steps_per_epoch, int64_t steps_this_run, Clock::time_point start) {
     auto& m = ctx_.metrics();
-    for (const char* key : {"step", "epoch", "loss", "rec", "distill", "uniformity", "lr", "tokens_per_s_rank"}) {
-      m.set(std::string("llmsrec_train_") + key, line.at(key).get<double>());
+    for (const char* key : {"loss", "rec", "distill", "uniformity", "lr", "tokens_per_s_rank"}) {
+      m.set(std::string("train_") + key, line.at(key).get<double>());
     }
+    m.set("epoch", static_cast<double>(pos_.epoch));
+    int64_t total = tc_.epochs * steps_per_epoch;
+    if (tc_.max_steps > 0) total = std::min(total, tc_.max_steps);
+    const double per_step = std::chrono::duration<double>(Clock::now() - start).count() /
+                            static_cast<double>(std::max<int64_t>(1, steps_this_run));
+    m.set("eta_seconds", per_step * static_cast<double>(std::max<int64_t>(0, total - pos_.global_step)));
   }
 
   // Checkpoint of the state AFTER the current step (resume starts at the next one).
@@ -331,7 +342,7 @@ class Trainer {
     state.meta["adam_steps"] = adam_.steps();
     state.meta["world"] = ctx_.size();
     const std::string path = store_.save(p.global_step, state, cfg_.resolved_yaml);
-    ctx_.metrics().set("llmsrec_last_checkpoint_step", static_cast<double>(p.global_step));
+    ctx_.metrics().set("last_checkpoint_step", static_cast<double>(p.global_step));
     return path;
   }
 

@@ -9,9 +9,9 @@ start_check -c "$WORK/cfg.yaml" --steps 100000 --step-ms 100 --bytes 4096
 wait_control
 kill -USR1 "$(rank_pid 1)"
 wait_exit 30
-[ "$RC" -eq 3 ] || fail "exit $RC, expected 3: $(tail -5 "$WORK/check.err")"
-steps=$(grep -o 'preempted at step [0-9]*' "$WORK/check.err" | sort | uniq -c)
-[ "$(grep -c 'preempted at step' "$WORK/check.err")" -eq 2 ] || fail "expected both ranks to stop: $steps"
+[ "$RC" -eq 3 ] || fail "exit $RC, expected 3: $(tail -5 "$WORK/ranks.err")"
+steps=$(grep -o 'preempted at step [0-9]*' "$WORK/ranks.err" | sort | uniq -c)
+[ "$(grep -c 'preempted at step' "$WORK/ranks.err")" -eq 2 ] || fail "expected both ranks to stop: $steps"
 [ "$(echo "$steps" | wc -l)" -eq 1 ] || fail "ranks stopped at different steps: $steps"
 pass "SIGUSR1 to rank 1 only -> both ranks exit 3 at the same step (${ELAPSED} s): $(echo $steps)"
 

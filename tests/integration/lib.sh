@@ -26,3 +26,61 @@ json_get() {
 
 # skip_test MESSAGE : CTest treats exit code 77 as skipped (SKIP_RETURN_CODE).
 skip_test() { echo "SKIPPED: $*"; exit 77; }
+
+# make_tiny_training_data DIR : the inputs of a real `llmsrec train` run that takes seconds:
+# synthetic DIR/dataset.h5 (240 users, 200 items), a small teacher + DIR/targets.h5, and a
+# tiny random LLaMA in DIR/llm. Settings that `train` must repeat: teacher.hidden=16.
+make_tiny_training_data() {
+  local d=$1
+  local common=(--set run.dir="$d" --set data.synthetic.users=240 --set data.synthetic.items=200
+                --set data.synthetic.topics=10 --set data.eval_negatives=49 --set teacher.epochs=2
+                --set teacher.maxlen=16 --set teacher.hidden=16 --set cluster.control_port=0)
+  local stage
+  for stage in prepare "teacher train" "teacher export"; do
+    # shellcheck disable=SC2086  # "teacher train" is two words on purpose
+    "$LLMSREC" $stage "${common[@]}" --json >/dev/null 2>"$WORK/tiny-data.log" \
+      || fail "$stage: $(tail -3 "$WORK/tiny-data.log")"
+  done
+  "$LLMSREC" lm make-tiny "$d/llm" --seed 3 --dim 32 --layers 2 --heads 4 --kv-heads 2 --hidden-dim 64 --vocab 600 \
+    --max-pos 1024 --corpus-from "$d/dataset.h5" --json >/dev/null 2>"$WORK/tiny-data.log" \
+    || fail "make-tiny: $(tail -3 "$WORK/tiny-data.log")"
+}
+
+# write_tiny_train_config FILE RUN_DIR DATA_DIR MAX_STEPS : a `train -c FILE` config on the
+# make_tiny_training_data inputs; a checkpoint every 2 steps, no early stop, control server
+# on any free port (run.dir/control.json), heartbeats every 0.5 s.
+write_tiny_train_config() {
+  cat >"$1" <<YAML
+run:
+  dir: $2
+  threads: 1
+teacher:
+  hidden: 16
+llm:
+  path: $3/llm
+prompt:
+  history_items: 4
+train:
+  dataset: $3/dataset.h5
+  targets: $3/targets.h5
+  batch: 3
+  max_steps: $4
+  checkpoint_every: 2
+  keep_checkpoints: 3
+  patience: 1000
+  valid_users: 40
+  validations_per_epoch: 4
+cluster:
+  timeout_s: 60
+  heartbeat_interval_s: 0.5
+  heartbeat_timeout_s: 20
+  control_port: -1
+YAML
+}
+
+# latest_step RUN_DIR : the step of the checkpoint RUN_DIR/latest names (ckpt-00000012.h5 -> 12), or 0.
+latest_step() {
+  local name
+  name=$(cat "$1/latest" 2>/dev/null || true)
+  [[ "$name" =~ ckpt-([0-9]+)\.h5 ]] && echo $((10#${BASH_REMATCH[1]})) || echo 0
+}

@@ -7,13 +7,7 @@ source "$(dirname "$0")/lib.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 D="$WORK/data"
-common=(--set run.dir="$D" --set data.synthetic.users=240 --set data.synthetic.items=200 --set data.synthetic.topics=10 --set data.eval_negatives=49
-        --set teacher.epochs=2 --set teacher.maxlen=16 --set teacher.hidden=16 --set cluster.control_port=0)
-"$LLMSREC" prepare "${common[@]}" --json >/dev/null 2>"$WORK/log" || fail "prepare: $(tail -3 "$WORK/log")"
-"$LLMSREC" teacher train "${common[@]}" --json >/dev/null 2>"$WORK/log" || fail "teacher train: $(tail -3 "$WORK/log")"
-"$LLMSREC" teacher export "${common[@]}" --json >/dev/null 2>"$WORK/log" || fail "teacher export: $(tail -3 "$WORK/log")"
-"$LLMSREC" lm make-tiny "$D/llm" --seed 3 --dim 32 --layers 2 --heads 4 --kv-heads 2 --hidden-dim 64 --vocab 600 \
-  --max-pos 1024 --corpus-from "$D/dataset.h5" --json >/dev/null 2>"$WORK/log" || fail "make-tiny: $(tail -3 "$WORK/log")"
+make_tiny_training_data "$D"
 pass "synthetic data, teacher and tiny LLaMA ready"
 
 train_args() {  # RUN_DIR PER_RANK_BATCH [OPTIMIZER]

@@ -7,14 +7,7 @@ source "$(dirname "$0")/lib.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 D="$WORK/data"
-common=(--set run.dir="$D" --set data.synthetic.users=240 --set data.synthetic.items=200 --set data.synthetic.topics=10
-        --set data.eval_negatives=49 --set teacher.epochs=2 --set teacher.maxlen=16 --set teacher.hidden=16
-        --set cluster.control_port=0)
-"$LLMSREC" prepare "${common[@]}" >/dev/null 2>&1 || fail "prepare"
-"$LLMSREC" teacher train "${common[@]}" >/dev/null 2>&1 || fail "teacher train"
-"$LLMSREC" teacher export "${common[@]}" >/dev/null 2>&1 || fail "teacher export"
-"$LLMSREC" lm make-tiny "$D/llm" --seed 3 --dim 32 --layers 2 --heads 4 --kv-heads 2 --hidden-dim 64 --vocab 600 \
-  --max-pos 1024 --corpus-from "$D/dataset.h5" >/dev/null 2>&1 || fail "make-tiny"
+make_tiny_training_data "$D"
 
 args() {  # RUN_DIR
   echo --set run.dir="$1" --set train.dataset="$D/dataset.h5" --set train.targets="$D/targets.h5" \
