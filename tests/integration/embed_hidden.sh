@@ -200,15 +200,23 @@ echo "$ERR" | grep -q "string dataset" || fail "string dataset not explained: $E
 pass "export: float32/int32/int64 .npy load in numpy equal to HDF5; clear errors"
 
 # kill -9 of rank 1 mid-embed: the previous hidden.h5 stays byte for byte, nothing else looks whole.
+# A bigger dataset (same item count, teacher width and LLM, so the trained heads fit) keeps the
+# ranks busy for seconds: rank 1 is killed as soon as its part file exists.
+B="$WORK/big"
+bigset=(--set run.dir="$B" --set data.synthetic.users=2000 --set data.synthetic.items=200 --set data.synthetic.topics=10
+        --set data.eval_negatives=49 --set teacher.epochs=1 --set teacher.maxlen=16 --set teacher.hidden=16)
+"$LLMSREC" prepare "${bigset[@]}" >/dev/null 2>"$WORK/log" || fail "prepare (big): $(tail -3 "$WORK/log")"
+"$LLMSREC" teacher train "${bigset[@]}" >/dev/null 2>"$WORK/log" || fail "teacher train (big): $(tail -3 "$WORK/log")"
+"$LLMSREC" teacher export "${bigset[@]}" >/dev/null 2>"$WORK/log" || fail "teacher export (big): $(tail -3 "$WORK/log")"
 before=$(md5sum <"$R/hidden.h5")
-mpirun -np 2 "$LLMSREC" embed "${args[@]}" --batch 1 >"$WORK/killed.out" 2>"$WORK/killed.log" &
+mpirun -np 2 "$LLMSREC" embed "${args[@]}" --set train.dataset="$B/dataset.h5" --set train.targets="$B/targets.h5" \
+  --batch 1 >"$WORK/killed.out" 2>"$WORK/killed.log" &
 launcher=$!
 for _ in $(seq 1 600); do
-  grep -q "embed: [0-9]*/[0-9]* row" "$WORK/killed.log" 2>/dev/null && break
-  [ -e "$R/hidden.h5.part-1-of-2" ] && sleep 0.5 && break
+  [ -e "$R/hidden.h5.part-1-of-2" ] && break
   sleep 0.1
 done
-pids=$(pgrep -f "^$LLMSREC embed.*$R" | sort -n)
+pids=$(pgrep -f "^$LLMSREC embed.*$B" | sort -n)
 [ "$(echo "$pids" | wc -w)" -eq 2 ] || fail "expected 2 ranks to kill, found: $pids"
 kill -9 "$(echo "$pids" | tail -1)"
 set +e
@@ -216,6 +224,7 @@ wait "$launcher"
 rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "embed finished before the kill (mpirun exited 0): make it slower"
+grep -q "embed: wrote" "$WORK/killed.log" && fail "embed finished before the kill: make it slower"
 [ "$(md5sum <"$R/hidden.h5")" = "$before" ] || fail "the previous hidden.h5 changed"
 for f in "$R"/hidden.h5?*; do
   [ -e "$f" ] || continue
