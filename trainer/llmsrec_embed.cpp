@@ -32,6 +32,9 @@ namespace h5 = checkpoint::h5;
 using models::prompt::BuiltPrompt;
 using Clock = std::chrono::steady_clock;
 
+// Batches between the ranks' agreements (failure flag, progress).
+constexpr size_t kSyncEvery = 8;
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // The four datasets, in the writer's index order.
@@ -162,8 +165,10 @@ nlohmann::json embed_hidden(const LlmSrecSetup& s, cluster::Communicator& comm, 
              opt.output);
   }
 
-  // Compute and stream this rank's rows; one host allreduce per round carries
-  // the failure flag and the global row count (rank 0's progress).
+  // Compute and stream this rank's rows; a host allreduce every kSyncEvery
+  // rounds carries the failure flag and the global row count (rank 0's
+  // progress). Not every round: ranks may drift a few batches apart, so noise
+  // in one forward's time (shared cores) does not stall the other ranks.
   const std::string part = part_path(opt.output, rank, world);
   std::exception_ptr error;
   checkpoint::RowWriterStats wstats;
@@ -191,6 +196,7 @@ nlohmann::json embed_hidden(const LlmSrecSetup& s, cluster::Communicator& comm, 
       error = std::current_exception();
     }
     if (opt.progress) opt.progress->start("embed", I + U, "row");
+    int64_t unsynced = 0;  // rows done since the last agreement
     for (size_t round = 0; round < rounds; ++round) {
       int64_t done = 0;
       if (!error && round < mine.size()) {
@@ -218,8 +224,11 @@ nlohmann::json embed_hidden(const LlmSrecSetup& s, cluster::Communicator& comm, 
           error = std::current_exception();
         }
       }
-      int64_t flags[2] = {error ? 1 : 0, done};
-      comm.allreduce(flags, 2, cluster::ReduceOp::kSum);  // Collective: every rank, every round
+      unsynced += done;
+      if ((round + 1) % kSyncEvery != 0 && round + 1 != rounds) continue;
+      int64_t flags[2] = {error ? 1 : 0, unsynced};
+      comm.allreduce(flags, 2, cluster::ReduceOp::kSum);  // Collective: every rank, same rounds
+      unsynced = 0;
       if (opt.progress) opt.progress->advance(flags[1]);
       if (flags[0] > 0) break;
     }

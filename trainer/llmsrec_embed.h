@@ -57,8 +57,8 @@ std::pair<int64_t, int64_t> embed_rows_of(int64_t n, int64_t batch, int rank, in
 // (the best-by-validation copy) or "last" (asked for, or no best copy yet).
 std::string weights_used(const std::string& checkpoint, bool best);
 
-// Collective (one host allreduce per batch, so ranks stop together when one
-// fails and a rank never waits longer than one batch). Returns the summary:
+// Collective (a host allreduce every few batches, so ranks stop together
+// when one fails and a rank never waits longer than a few batches). Returns the summary:
 // {output, items, users, rows, seconds, rows_per_s, bytes, world_size, ...}.
 // Throws the failing rank's error on that rank and IoError naming it elsewhere;
 // on failure no OUTPUT is written and an existing one is left untouched.
