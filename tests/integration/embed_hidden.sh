@@ -201,7 +201,8 @@ pass "export: float32/int32/int64 .npy load in numpy equal to HDF5; clear errors
 
 # kill -9 of rank 1 mid-embed: the previous hidden.h5 stays byte for byte, nothing else looks whole.
 # A bigger dataset (same item count, teacher width and LLM, so the trained heads fit) keeps the
-# ranks busy for seconds: rank 1 is killed as soon as its part file exists.
+# ranks busy for seconds (--batch 32 is the slow setting on CPU): rank 1 is killed as soon as
+# its part file exists.
 B="$WORK/big"
 bigset=(--set run.dir="$B" --set data.synthetic.users=2000 --set data.synthetic.items=200 --set data.synthetic.topics=10
         --set data.eval_negatives=49 --set teacher.epochs=1 --set teacher.maxlen=16 --set teacher.hidden=16)
@@ -210,7 +211,7 @@ bigset=(--set run.dir="$B" --set data.synthetic.users=2000 --set data.synthetic.
 "$LLMSREC" teacher export "${bigset[@]}" >/dev/null 2>"$WORK/log" || fail "teacher export (big): $(tail -3 "$WORK/log")"
 before=$(md5sum <"$R/hidden.h5")
 mpirun -np 2 "$LLMSREC" embed "${args[@]}" --set train.dataset="$B/dataset.h5" --set train.targets="$B/targets.h5" \
-  --batch 1 >"$WORK/killed.out" 2>"$WORK/killed.log" &
+  --batch 32 >"$WORK/killed.out" 2>"$WORK/killed.log" &
 launcher=$!
 for _ in $(seq 1 600); do
   [ -e "$R/hidden.h5.part-1-of-2" ] && break
