@@ -161,8 +161,11 @@ std::string join(const std::string& base, const std::string& name) {
 }  // namespace
 
 void silence_library_errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  // Per thread: a thread-safe HDF5 keeps one error stack (and its printing) per thread,
+  // and background writers (checkpoint/row_stream_writer.h) open files on their own thread.
+  static thread_local bool silenced = false;
+  if (!silenced) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  silenced = true;
 }
 
 const char* dtype_name(DType t) {

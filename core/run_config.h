@@ -13,6 +13,7 @@
 #include "data/data_config.h"
 #include "models/llama/llm_config.h"
 #include "models/prompt/prompt_config.h"
+#include "trainer/embed_config.h"
 #include "trainer/teacher_config.h"
 #include "trainer/train_config.h"
 
@@ -39,6 +40,7 @@ struct RunConfig : ConfigSection {
   models::llama::LlmConfig llm;
   models::prompt::PromptConfig prompt;
   trainer::TrainConfig train;
+  trainer::EmbedConfig embed;
   cluster::ClusterConfig cluster;
 
   std::string source_file;    // the -c file ("" = built-in defaults)
@@ -51,6 +53,7 @@ struct RunConfig : ConfigSection {
     v.section("llm", llm, "the frozen LLM (HF directory) and its compute settings");
     v.section("prompt", prompt, "LLM-SRec prompt templates (Table 2 of the paper, as the reference writes them)");
     v.section("train", train, "LLM-SRec training (llmsrec train)");
+    v.section("embed", embed, "hidden states of every item and user -> hidden.h5 (llmsrec embed)");
     v.section("cluster", cluster, "communicator, deadlines, heartbeats/watchdog and the /metrics control server");
   }
 

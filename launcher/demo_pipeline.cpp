@@ -122,6 +122,7 @@ nlohmann::json run_demo(const DemoOptions& opt) {
     return build_launch_command(req, current_environment());
   };
   out["train"] = stage(fmt::format("train LLM-SRec on {} ranks", opt.ranks), mpi({"train"}));
+  out["embed"] = stage(fmt::format("embed every item and user on {} ranks -> hidden.h5", opt.ranks), mpi({"embed"}));
   out["eval"] = stage("evaluate on test", mpi({"eval", "--split", "test"}));
   out["eval_shuffled"] = stage("evaluate on test, shuffled histories", mpi({"eval", "--split", "test", "--shuffle-history"}));
   out["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

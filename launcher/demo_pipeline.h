@@ -1,7 +1,8 @@
 // `llmsrec demo`: the whole chain on data and a model llmsrec makes itself,
 // each stage a child `llmsrec` process (training under mpirun with 2 ranks):
 //   prepare (synthetic) -> teacher train -> teacher export -> lm make-tiny
-//   -> mpirun -np 2 train -> eval (test) -> eval --shuffle-history
+//   -> mpirun -np 2 train -> mpirun -np 2 embed (hidden.h5) -> eval (test)
+//   -> eval --shuffle-history
 // and a table of the metrics. Outputs go to run.dir (default runs/demo).
 //
 //   nlohmann::json summary = launcher::run_demo({.ranks = 2, .overrides = {"train.epochs=2"}});

@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   slurm-wlm munge curl  # tests/cluster: a private single-node SLURM; HTTP tests use curl
+  python3-numpy python3-h5py  # tests/integration/embed_hidden.sh: read hidden.h5 and .npy exports
 )
 
 missing=()

@@ -34,6 +34,12 @@ class DemoCommand : public llmsrec::tools::Command {
     row("LLM-SRec, shuffled histories (99 negatives)", s["eval_shuffled"]["sampled"]);
     std::cout << fmt::format("training: {} steps on {} ranks; whole demo {:.0f}s\n", s["train"]["steps"].get<int64_t>(),
                              s["train"]["ranks"].get<int64_t>(), s["seconds"].get<double>());
+    const auto& e = s["embed"];
+    std::cout << fmt::format("hidden states: {} ({} items + {} users, {:.1f} rows/s on {} ranks); try\n"
+                             "  llmsrec inspect neighbors {} --item 1\n",
+                             e["output"].get<std::string>(), e["items"].get<int64_t>(), e["users"].get<int64_t>(),
+                             e["rows_per_s"].get<double>(), e["world_size"].get<int64_t>(),
+                             e["output"].get<std::string>());
   }
 
  private:
@@ -43,4 +49,4 @@ class DemoCommand : public llmsrec::tools::Command {
 }  // namespace
 
 LLMSREC_REGISTER_COMMAND(DemoCommand, "demo",
-                         "run the whole pipeline on generated data and a tiny LLaMA (prepare, teacher, train on 2 ranks, eval)")
+                         "run the whole pipeline on generated data and a tiny LLaMA (prepare, teacher, train and embed on 2 ranks, eval)")

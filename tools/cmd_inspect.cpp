@@ -25,14 +25,15 @@ class InspectCommand : public llmsrec::tools::Command {
   void add_options(CLI::App& app) override {
     app.add_option("files", files_,
                    "FILE: an HDF5 file written by llmsrec (dataset.h5, teacher.h5, ckpt-*.h5, ...); "
-                   "or: diff A.h5 B.h5 (per-tensor max abs/rel difference, config diff)")
-        ->required()
-        ->expected(1, 3);
+                   "or: diff A.h5 B.h5 (per-tensor max abs/rel difference, config diff); "
+                   "see also 'inspect neighbors' and 'inspect export'")
+        ->expected(1, 3);  // not required(): the nested commands parse this app too
     app.add_flag("--stats", stats_, "per-dataset mean/std/min/max and NaN/Inf counts");
     app.add_flag("--full-attributes", full_attrs_, "print long attributes (configs) in full");
   }
 
   nlohmann::json run() override {
+    if (files_.empty()) throw llmsrec::ConfigError("usage: llmsrec inspect FILE (or: inspect diff A.h5 B.h5)");
     if (files_.front() == "diff") {
       if (files_.size() != 3) throw llmsrec::ConfigError("usage: llmsrec inspect diff A.h5 B.h5");
       diff_mode_ = true;

@@ -1,4 +1,5 @@
 // `llmsrec`: parses the command line, runs one subcommand, maps errors to exit codes.
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -34,11 +35,15 @@ int main(int argc, char** argv) {
       "Run 'llmsrec COMMAND --help' for the options of a command.");
   app.add_flag_callback("--version", [] { print_version(); throw CLI::Success(); }, "print versions and exit");
 
-  std::map<std::string, CLI::App*> groups;  // parent apps for "teacher train" style names
+  // Parent apps of nested names ("teacher train"). A command may also be the parent of
+  // nested ones ("inspect FILE" and "inspect export ..."): top-level commands go first.
+  std::map<std::string, CLI::App*> groups;
+  std::vector<tools::CommandInfo> infos = tools::command_registry();
+  std::stable_partition(infos.begin(), infos.end(),
+                        [](const tools::CommandInfo& i) { return i.name.find(' ') == std::string::npos; });
   std::unique_ptr<tools::Command> selected;
-  CLI::App* selected_app = nullptr;
   std::vector<std::pair<CLI::App*, std::unique_ptr<tools::Command>>> commands;
-  for (const auto& info : tools::command_registry()) {
+  for (const auto& info : infos) {
     CLI::App* parent = &app;
     std::string leaf = info.name;
     if (auto space = info.name.find(' '); space != std::string::npos) {
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
       parent = g;
     }
     CLI::App* sub = parent->add_subcommand(leaf, info.help);
+    if (parent == &app) groups[info.name] = sub;
     auto cmd = info.make();
     cmd->add_options(*sub);
     sub->add_flag("--json", cmd->common.json, "print exactly one JSON object with the summary on stdout");
@@ -66,10 +72,8 @@ int main(int argc, char** argv) {
   }
 
   for (auto& [sub, cmd] : commands) {
-    if (sub->parsed()) {
-      selected_app = sub;
-      selected = std::move(cmd);
-    }
+    // The innermost parsed command: "inspect export" parses "inspect" too.
+    if (sub->parsed() && sub->get_subcommands().empty()) selected = std::move(cmd);
   }
   if (!selected) {
     std::cerr << app.help();
@@ -91,5 +95,4 @@ int main(int argc, char** argv) {
     if (json) std::cout << nlohmann::json{{"error", e.what()}, {"exit_code", kExitFailure}}.dump() << std::endl;
     return kExitFailure;
   }
-  (void)selected_app;
 }

@@ -3,15 +3,10 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <mutex>
-#include <thread>
-
 #include <fmt/format.h>
 
 #include "checkpoint/h5.h"
+#include "checkpoint/row_stream_writer.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/run_config.h"
@@ -29,106 +24,26 @@ using models::sasrec::SasrecModel;
 
 namespace {
 
-// Owns the output file on one background thread (HDF5 is used from that thread
-// only); the producer hands it row blocks through a bounded queue.
-class BackgroundRowWriter {
- public:
-  struct Block {
-    std::string dataset;
-    uint64_t row_begin = 0, rows = 0;
-    std::vector<float> data;
-  };
-  // `setup` runs first on the writer thread (attributes, create_dataset...).
-  BackgroundRowWriter(const std::string& path, std::function<void(h5::Group&)> setup, int64_t capacity)
-      : capacity_(capacity) {
-    thread_ = std::thread([this, path, setup = std::move(setup)] { run(path, setup); });
-  }
-  ~BackgroundRowWriter() {
-    if (thread_.joinable()) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        abort_ = true;
-        closed_ = true;
-      }
-      cv_.notify_all();
-      thread_.join();
-    }
-  }
-  void push(Block b) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return error_ || static_cast<int64_t>(queue_.size()) < capacity_; });
-    if (error_) std::rethrow_exception(error_);
-    queue_.push_back(std::move(b));
-    cv_.notify_all();
-  }
-  // Waits for every block, commits the file (atomic rename); rethrows writer errors.
-  void finish() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-    if (error_) std::rethrow_exception(error_);
-  }
-
- private:
-  void run(const std::string& path, const std::function<void(h5::Group&)>& setup) {
-    try {
-      h5::AtomicFile out(path);
-      setup(out.root());
-      while (true) {
-        Block b;
-        {
-          std::unique_lock<std::mutex> lock(mu_);
-          cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
-          if (abort_) return;  // destructor without finish(): leave no file
-          if (queue_.empty()) break;
-          b = std::move(queue_.front());
-          queue_.pop_front();
-        }
-        cv_.notify_all();
-        out.root().write_rows(b.dataset, b.row_begin, b.data.data(), b.rows);
-      }
-      out.commit();
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu_);
-      error_ = std::current_exception();
-      cv_.notify_all();
-    }
-  }
-
-  int64_t capacity_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Block> queue_;
-  bool closed_ = false, abort_ = false;
-  std::exception_ptr error_;
-  std::thread thread_;
-};
-
 struct ExportContext {
   const SasrecModel& model;
   const data::Dataset& ds;
-  BackgroundRowWriter& writer;
+  checkpoint::RowStreamWriter& writer;
   int64_t batch, chunk_rows;
   bool train_mode;
   uint64_t seed;
   core::ProgressReporter* progress;
 };
 
-// Streams O_u for `rows` inputs (input(r) gives row r's history) into `dataset`.
+// Streams O_u for `rows` inputs (input(r) gives row r's history) into the
+// writer's dataset number `index` (named `dataset`).
 template <typename InputFn>
-void stream_rows(const ExportContext& cx, const std::string& dataset, int64_t rows, uint64_t stream_key, InputFn input) {
+void stream_rows(const ExportContext& cx, size_t index, const std::string& dataset, int64_t rows, uint64_t stream_key,
+                 InputFn input) {
   const int64_t L = cx.model.shape().maxlen, d = cx.model.shape().hidden;
-  BackgroundRowWriter::Block block;
-  block.dataset = dataset;
-  auto flush = [&](int64_t next_row) {
-    if (block.rows == 0) return;
-    cx.writer.push(std::move(block));
-    block = BackgroundRowWriter::Block{};
-    block.dataset = dataset;
-    block.row_begin = static_cast<uint64_t>(next_row);
+  std::vector<float> block;
+  auto flush = [&] {
+    if (!block.empty()) cx.writer.push(index, std::move(block));
+    block = {};
   };
   if (cx.progress) cx.progress->start("export " + dataset, rows, "row");
   at::NoGradGuard no_grad;
@@ -147,12 +62,11 @@ void stream_rows(const ExportContext& cx, const std::string& dataset, int64_t ro
     }
     o = o.to(at::kFloat).contiguous();
     const float* op = o.data_ptr<float>();
-    block.data.insert(block.data.end(), op, op + B * d);
-    block.rows += static_cast<uint64_t>(B);
-    if (static_cast<int64_t>(block.rows) >= cx.chunk_rows) flush(begin + B);
+    block.insert(block.end(), op, op + B * d);
+    if (static_cast<int64_t>(block.size()) >= cx.chunk_rows * d) flush();
     if (cx.progress) cx.progress->advance(B);
   }
-  flush(rows);
+  flush();
   if (cx.progress) cx.progress->finish();
 }
 
@@ -177,11 +91,19 @@ nlohmann::json export_teacher(const core::RunConfig& cfg, const data::Dataset& d
   const int64_t P = prefix_offsets[U];
   at::Tensor E = model->item_emb().detach().to(at::kFloat).contiguous();
 
-  h5::WriteOptions chunked;
-  chunked.chunk_rows = static_cast<uint64_t>(ec.chunk_rows);
   const uint64_t seed = teacher_seed(cfg);
-  BackgroundRowWriter writer(
-      targets_path,
+  const std::pair<const char*, TeacherInput> kinds[] = {{"users/o_train_minus_last", TeacherInput::kTrainMinusLast},
+                                                        {"users/o_train", TeacherInput::kTrain},
+                                                        {"users/o_train_valid", TeacherInput::kTrainValid}};
+  std::vector<checkpoint::StreamedDataset> streamed;
+  for (const auto& kind : kinds) streamed.push_back({kind.first, static_cast<uint64_t>(U), static_cast<uint64_t>(d)});
+  if (ec.all_prefixes) streamed.push_back({"prefixes/o", static_cast<uint64_t>(P), static_cast<uint64_t>(d)});
+  checkpoint::RowWriterOptions wo;
+  wo.queue_blocks = ec.queue_chunks;
+  wo.chunk_rows = static_cast<uint64_t>(ec.chunk_rows);
+  wo.atomic = true;
+  checkpoint::RowStreamWriter writer(
+      targets_path, streamed, wo,
       [&](h5::Group& root) {
         root.set_attr("llmsrec_schema", "llmsrec.targets");
         root.set_attr("schema_version", int64_t{1});
@@ -197,32 +119,21 @@ nlohmann::json export_teacher(const core::RunConfig& cfg, const data::Dataset& d
         root.set_attr("all_prefixes", static_cast<int64_t>(ec.all_prefixes));
         h5::Group items = root.create_group("items");
         items.write("embedding", E.data_ptr<float>(), {static_cast<uint64_t>(E.size(0)), static_cast<uint64_t>(d)});
-        h5::Group users = root.create_group("users");
-        users.write("train_length", train_length);
-        for (const char* name : {"o_train_minus_last", "o_train", "o_train_valid"}) {
-          users.create_dataset<float>(name, {static_cast<uint64_t>(U), static_cast<uint64_t>(d)}, chunked);
-        }
-        if (ec.all_prefixes) {
-          h5::Group pre = root.create_group("prefixes");
-          pre.write("offsets", prefix_offsets);
-          pre.create_dataset<float>("o", {static_cast<uint64_t>(P), static_cast<uint64_t>(d)}, chunked);
-        }
-      },
-      ec.queue_chunks);
+        root.open_group("users").write("train_length", train_length);
+        if (ec.all_prefixes) root.open_group("prefixes").write("offsets", prefix_offsets);
+      });
 
   ExportContext cx{*model, ds, writer, ec.batch, ec.chunk_rows, ec.teacher_mode == "train", seed, progress};
-  const std::pair<const char*, TeacherInput> kinds[] = {{"users/o_train_minus_last", TeacherInput::kTrainMinusLast},
-                                                        {"users/o_train", TeacherInput::kTrain},
-                                                        {"users/o_train_valid", TeacherInput::kTrainValid}};
   uint64_t key = 0;
   for (const auto& [name, kind] : kinds) {
     const auto input_kind = kind;  // structured bindings cannot be captured before C++20 (clang)
-    stream_rows(cx, name, U, key++, [&](int64_t u) { return teacher_input(ds, u, input_kind); });
+    stream_rows(cx, static_cast<size_t>(key), name, U, key, [&](int64_t u) { return teacher_input(ds, u, input_kind); });
+    ++key;
   }
   if (ec.all_prefixes) {
     // Row p belongs to the user whose range holds it; rows are visited in order.
     int64_t u = 0;
-    stream_rows(cx, "prefixes/o", P, key++, [&](int64_t p) {
+    stream_rows(cx, static_cast<size_t>(key), "prefixes/o", P, key, [&](int64_t p) {
       while (prefix_offsets[u + 1] <= p) ++u;
       return data::Span<int32_t>{ds.items.data() + ds.offsets[u], p - prefix_offsets[u] + 1};
     });

@@ -23,7 +23,7 @@ for part in ("eval", "eval_shuffled"):
 assert s["teacher"]["test"]["hr@10"] > 0.3, s["teacher"]["test"]
 print("teacher HR@10", s["teacher"]["test"]["hr@10"], "LLM-SRec HR@10", s["eval"]["sampled"]["hr@10"])
 PY
-for f in dataset.h5 teacher.h5 targets.h5 latest metrics.jsonl llm/config.json; do
+for f in dataset.h5 teacher.h5 targets.h5 latest metrics.jsonl hidden.h5 llm/config.json; do
   [ -e "$WORK/demo/$f" ] || fail "demo did not write $f"
 done
 pass "demo ran every stage in $(json_get "$S" '["seconds"]') s"
