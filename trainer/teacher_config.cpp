@@ -55,6 +55,9 @@ void TeacherConfig::visit(core::ConfigVisitor& v) {
   v.field("eval_full", eval_full, "also rank against the full catalogue during training evaluations");
   v.field("seed", seed, "seed of init, sampling and dropout; -1 = run.seed");
   v.field("threads", threads, "libtorch intra-op threads; 0 = run.threads");
+  v.choice("user_sampling", user_sampling, {"with_replacement", "permutation"},
+           "how a batch picks users: with_replacement (SASRec paper, older PyTorch port) or permutation (each "
+           "epoch a seeded shuffle of all users, as pmixer/SASRec.pytorch does today)");
   v.field("sampler_threads", sampler_threads, "worker threads preparing batches (negatives, dropout masks)");
   v.field("queue_batches", queue_batches, "prepared batches kept ahead of the training step");
   v.field("output", output, "teacher checkpoint, relative to run.dir");

@@ -57,6 +57,7 @@ struct TeacherConfig : core::ConfigSection {
   int64_t threads = 0;           // libtorch intra-op threads; 0 = run.threads
   int64_t sampler_threads = 1;   // batch-preparing worker threads
   int64_t queue_batches = 8;     // prepared batches kept ahead of the step
+  std::string user_sampling = "with_replacement";  // with_replacement | permutation (see teacher_sampler.h)
   std::string output = "teacher.h5";            // under run.dir
   std::string metrics = "teacher_metrics.jsonl"; // under run.dir
   TeacherExportConfig export_;

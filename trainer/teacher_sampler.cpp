@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "sharding/epoch_plan.h"
 
 namespace llmsrec::trainer {
 
@@ -65,8 +66,15 @@ std::unique_ptr<TeacherBatch> TeacherSampler::make(int64_t epoch, int64_t index)
   core::Rng rng(core::stream_seed(opt_.seed, core::Stream::kTeacherSampling, static_cast<uint64_t>(epoch),
                                   static_cast<uint64_t>(index)));
   const uint64_t num_items = static_cast<uint64_t>(ds_.num_items());
+  std::vector<int64_t> order;
+  if (opt_.permutation) {
+    // Recomputed per batch (U log U, far below the step's cost) so workers need no shared state.
+    order = sharding::shuffled(users_, core::stream_seed(opt_.seed, core::Stream::kShuffle, 0x7ea), epoch);
+  }
+  const int64_t n_users = static_cast<int64_t>(users_.size());
   for (int64_t r = 0; r < B; ++r) {
-    const int64_t u = users_[rng.uniform(users_.size())];
+    const int64_t u = opt_.permutation ? order[static_cast<size_t>((index * B + r) % n_users)]
+                                       : users_[rng.uniform(users_.size())];
     b->users[r] = u;
     auto tr = ds_.train_items(u);
     const int32_t* seen_begin = sorted_items_.data() + sorted_offsets_[u];

@@ -5,7 +5,9 @@
 // s % batches_per_epoch); everything random in it comes from streams keyed by
 // (seed, epoch, index), so a batch is the same whichever worker made it, and
 // a resumed run sees the same batches as an uninterrupted one:
-//  - users: uniform with replacement among users with >= 2 train items;
+//  - users: uniform with replacement among users with >= 2 train items, or (option
+//    `permutation`) batch i of an epoch takes slots [i*B, (i+1)*B) of a seeded
+//    permutation of them (wrapping around);
 //  - input: train[:-1] right-aligned in maxlen slots (most recent last), target
 //    at each slot = the next train item;
 //  - one negative per target slot, uniform among items not in the user's train set;
@@ -43,6 +45,9 @@ struct SamplerOptions {
   uint64_t seed = 0;
   int64_t workers = 1;
   int64_t queue = 8;                  // batches prepared ahead
+  // false: users uniform with replacement (the original SASRec and the older PyTorch
+  // port); true: each epoch walks a seeded permutation of the users (pmixer today).
+  bool permutation = false;
 };
 
 // Users with at least 2 train items (the ones a training sequence exists for).

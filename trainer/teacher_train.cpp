@@ -138,6 +138,7 @@ nlohmann::json train_teacher(const core::RunConfig& cfg, const data::Dataset& ds
   so.seed = seed;
   so.workers = tc.sampler_threads;
   so.queue = tc.queue_batches;
+  so.permutation = tc.user_sampling == "permutation";
   TeacherSampler sampler(ds, so, meta.epoch + 1, tc.epochs);
   const int64_t per_epoch = sampler.batches_per_epoch();
   LOG_INFO("teacher: {} users ({} trainable), {} items, {} batches/epoch, epochs {}..{}, {} threads", ds.num_users(),

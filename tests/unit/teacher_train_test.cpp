@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <ATen/ATen.h>
 
 #include <filesystem>
@@ -58,6 +59,33 @@ std::vector<at::Tensor> last_weights(const std::string& path) {
   std::vector<at::Tensor> out;
   for (const auto& [n, t] : m->params()) out.push_back(t.clone());
   return out;
+}
+
+TEST(TeacherSampler, PermutationVisitsEveryUserOncePerEpoch) {
+  auto ds = testing::make_walk_dataset(40, 50, 2, 15);
+  SamplerOptions o;
+  o.shape.num_items = 50;
+  o.shape.maxlen = 8;
+  o.shape.hidden = 4;
+  o.batch = 8;  // 40 users = 5 full batches
+  o.seed = 3;
+  o.permutation = true;
+  TeacherSampler s(ds, o, 1, 2);
+  const std::vector<int64_t> users = trainable_users(ds);
+  std::vector<std::vector<int64_t>> epochs(2);
+  for (int64_t e = 1; e <= 2; ++e) {
+    for (int64_t i = 0; i < s.batches_per_epoch(); ++i) {
+      auto b = s.make(e, i);
+      epochs[e - 1].insert(epochs[e - 1].end(), b->users.begin(), b->users.end());
+    }
+  }
+  for (auto& seen : epochs) {
+    ASSERT_EQ(seen.size(), users.size());
+    std::vector<int64_t> sorted = seen;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, users) << "every trainable user exactly once per epoch";
+  }
+  EXPECT_NE(epochs[0], epochs[1]) << "a new order every epoch";
 }
 
 TEST(TeacherSampler, BatchesFollowTheContract) {
