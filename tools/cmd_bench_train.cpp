@@ -1,7 +1,9 @@
 // `llmsrec bench train`: training throughput (tokens/s through the LLM) and the
 // step time split (data, LLM forward, heads, backward, all-reduce, optimizer,
 // I/O) over N real training steps: no validation, no checkpoints.
-// Run it under mpirun to include the all-reduce across ranks.
+// Run it under mpirun to include the all-reduce across ranks. Phases that hold
+// a collective (heads_and_loss with global uniformity, allreduce) include the
+// wait for the slowest rank.
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -39,9 +41,11 @@ class BenchTrainCommand : public llmsrec::tools::Command {
     prof["per_rank_batch"] = cfg.train.batch;
     prof["tokens_per_s_global"] = prof["tokens_per_s"].get<double>() * ctx->size();
     prof["warmup_steps"] = warmup_;
+    prof["rank"] = ctx->rank();
     return prof;
   }
   void print_human(const nlohmann::json& s) override {
+    if (s["rank"].get<int>() != 0) return;  // one table per job (rank 0's split; --json gives each rank's)
     std::cout << fmt::format("{} timed steps on {} rank(s), per-rank batch {}: {:.1f} ms/step, {:.0f} tokens/s per rank, "
                              "{:.0f} tokens/s in all\n",
                              s["steps"].get<int64_t>(), s["ranks"].get<int>(), s["per_rank_batch"].get<int64_t>(),
