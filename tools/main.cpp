@@ -1,5 +1,8 @@
 // `llmsrec`: parses the command line, runs one subcommand, maps errors to exit codes.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <iostream>
 #include <map>
 
@@ -17,6 +20,21 @@ namespace {
 void print_version() {
   for (const auto& [name, version] : llmsrec::core::version_table()) {
     std::cout << fmt::format("{:<10} {}\n", name, version);
+  }
+}
+
+// The --json summary as ONE write(2): under mpirun every rank's stdout is
+// forwarded in the chunks it was written in, and a line split by the stream
+// buffer interleaves with other ranks' lines (seen with 1 KiB chunks).
+void print_json_line(const nlohmann::json& j) {
+  std::cout.flush();
+  const std::string line = j.dump() + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
   }
 }
 
@@ -83,16 +101,16 @@ int main(int argc, char** argv) {
   const bool json = selected->common.json;
   try {
     nlohmann::json summary = selected->run();
-    if (json) std::cout << summary.dump() << std::endl;
+    if (json) print_json_line(summary);
     else selected->print_human(summary);
     return kExitOk;
   } catch (const Error& e) {
     LOG_ERROR("{}", e.what());
-    if (json) std::cout << nlohmann::json{{"error", e.what()}, {"exit_code", e.exit_code()}}.dump() << std::endl;
+    if (json) print_json_line({{"error", e.what()}, {"exit_code", e.exit_code()}});
     return e.exit_code();
   } catch (const std::exception& e) {
     LOG_ERROR("internal error: {}", e.what());
-    if (json) std::cout << nlohmann::json{{"error", e.what()}, {"exit_code", kExitFailure}}.dump() << std::endl;
+    if (json) print_json_line({{"error", e.what()}, {"exit_code", kExitFailure}});
     return kExitFailure;
   }
 }

@@ -18,7 +18,8 @@ struct LlmConfig : core::ConfigSection {
 
   void visit(core::ConfigVisitor& v) override {
     v.field("path", path, "HF model directory: config.json, model.safetensors (or sharded index), tokenizer");
-    v.choice("dtype", dtype, {"fp32", "bf16"}, "compute dtype of the frozen LLM (weights converted once at load)");
+    v.choice("dtype", dtype, {"fp32", "bf16", "fp64"},
+             "compute dtype of the frozen LLM (weights converted once at load); fp64 for numerical checks");
     v.field("activation_checkpointing", activation_checkpointing,
             "recompute each decoder layer in backward instead of storing its activations (bounds memory)");
   }

@@ -31,7 +31,9 @@ while kill -0 "$trainer" 2>/dev/null && [ $caught -lt 2 ]; do
     set +e; "$LLMSREC" inspect "$tmp" >"$WORK/tmp.out" 2>&1; rc=$?; set -e
     grep -q "incomplete" "$WORK/tmp.out" || fail "in-progress $(basename "$tmp") (exit $rc) not called incomplete: $(head -c 400 "$WORK/tmp.out")"
     if [ $rc -eq 5 ]; then
-      grep -q "is incomplete: being written by another process" "$WORK/tmp.out" || fail "exit 5 without the reason: $(cat "$WORK/tmp.out")"
+      # Locked by the writer, or (caught between the writer's steps) an uncommitted temp file.
+      grep -qE "is incomplete: (being written by another process|a temp file of a write that has not been committed)" \
+        "$WORK/tmp.out" || fail "exit 5 without the reason: $(cat "$WORK/tmp.out")"
       locked=$((locked + 1))
     elif [ $rc -eq 0 ]; then
       grep -q "warning: incomplete: a temp file" "$WORK/tmp.out" || fail "no warning: $(head -5 "$WORK/tmp.out")"
