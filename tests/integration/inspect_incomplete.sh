@@ -70,7 +70,7 @@ grep -q "truncated or not an HDF5 file" <<<"$ERR" || fail "inspect diff: unclear
 pass "truncated checkpoint: $(grep -o "is truncated.*" <<<"$ERR" | head -1)"
 
 # 3. A foreign HDF5 file: one tensor copied out of the checkpoint, no root attributes.
-tensor=$(h5ls -r "$ckpt" | awk '$2=="Dataset" && $1 ~ /^\/tensors\/params\// {print $1; exit}')
+tensor=$(h5ls -r "$ckpt" | awk '!found && $2=="Dataset" && $1 ~ /^\/tensors\/params\// {print $1; found=1}')  # no early exit: SIGPIPE + pipefail
 [ -n "$tensor" ] || fail "no parameter tensor found in $ckpt"
 h5copy -p -i "$ckpt" -o "$WORK/foreign.h5" -s "$tensor" -d /weights
 expect_exit 0 "$LLMSREC" inspect "$WORK/foreign.h5" --stats
