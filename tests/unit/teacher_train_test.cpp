@@ -61,14 +61,20 @@ std::vector<at::Tensor> last_weights(const std::string& path) {
   return out;
 }
 
-TEST(TeacherSampler, PermutationVisitsEveryUserOncePerEpoch) {
-  auto ds = testing::make_walk_dataset(40, 50, 2, 15);
+// Sampler options for the 40-user, 50-item walk dataset of these tests.
+SamplerOptions walk_sampler_options(int64_t batch) {
   SamplerOptions o;
   o.shape.num_items = 50;
   o.shape.maxlen = 8;
   o.shape.hidden = 4;
-  o.batch = 8;  // 40 users = 5 full batches
+  o.batch = batch;
   o.seed = 3;
+  return o;
+}
+
+TEST(TeacherSampler, PermutationVisitsEveryUserOncePerEpoch) {
+  auto ds = testing::make_walk_dataset(40, 50, 2, 15);
+  SamplerOptions o = walk_sampler_options(8);  // 40 users = 5 full batches
   o.permutation = true;
   TeacherSampler s(ds, o, 1, 2);
   const std::vector<int64_t> users = trainable_users(ds);
@@ -90,13 +96,8 @@ TEST(TeacherSampler, PermutationVisitsEveryUserOncePerEpoch) {
 
 TEST(TeacherSampler, BatchesFollowTheContract) {
   auto ds = testing::make_walk_dataset(40, 50, 2, 15);
-  SamplerOptions o;
-  o.shape.num_items = 50;
-  o.shape.maxlen = 8;
-  o.shape.hidden = 4;
+  SamplerOptions o = walk_sampler_options(12);
   o.shape.dropout = 0.5;
-  o.batch = 12;
-  o.seed = 3;
   o.workers = 3;
   o.queue = 2;
   TeacherSampler s(ds, o, 1, 2);
