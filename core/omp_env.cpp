@@ -3,13 +3,39 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <utility>
 
 namespace llmsrec::core {
 
-void reexec_with_passive_omp(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
-  execv("/proc/self/exe", argv);  // only returns on failure: then run with the default policy
+namespace {
+
+constexpr std::pair<const char*, const char*> kWanted[] = {{"OMP_WAIT_POLICY", "PASSIVE"},
+                                                           {"OPENBLAS_THREAD_TIMEOUT", "4"}};
+
+}  // namespace
+
+void reexec_with_quiet_thread_pools(char** argv) {
+  const char* opt_out = std::getenv("LLMSREC_THREAD_ENV");
+  if (opt_out && std::strcmp(opt_out, "0") == 0) return;
+  bool missing = false;
+  for (const auto& [name, value] : kWanted) {
+    if (std::getenv(name) == nullptr) {
+      if (setenv(name, value, 0) != 0) return;
+      missing = true;
+    }
+  }
+  // Both now set, so the re-executed program returns above without a loop.
+  if (missing) execv("/proc/self/exe", argv);  // only returns on failure: run with the defaults
+}
+
+std::string thread_pool_env() {
+  std::string s;
+  for (const auto& [name, value] : kWanted) {
+    const char* v = std::getenv(name);
+    s += std::string(s.empty() ? "" : " ") + name + "=" + (v ? v : "(unset)");
+  }
+  return s;
 }
 
 }  // namespace llmsrec::core

@@ -1,5 +1,6 @@
 #include "core/version.h"
 
+#include <dlfcn.h>
 #include <hdf5.h>
 #include <mpi.h>
 #include <torch/version.h>
@@ -11,6 +12,20 @@
 #endif
 
 namespace llmsrec::core {
+
+std::string allocator_version() {
+  using Mallctl = int (*)(const char*, void*, size_t*, void*, size_t);
+  const auto mallctl = reinterpret_cast<Mallctl>(dlsym(RTLD_DEFAULT, "mallctl"));
+  if (!mallctl) return "glibc malloc";
+  const char* version = nullptr;
+  size_t size = sizeof(version);
+  std::string v = mallctl("version", &version, &size, nullptr, 0) == 0 && version ? version : "?";
+  if (auto cut = v.find("-0-g"); cut != std::string::npos) v.resize(cut);
+  long decay = 0;  // ssize_t in jemalloc
+  size = sizeof(decay);
+  const std::string d = mallctl("opt.dirty_decay_ms", &decay, &size, nullptr, 0) == 0 ? std::to_string(decay) : "?";
+  return fmt::format("jemalloc {} (dirty_decay_ms {})", v, d);
+}
 
 std::vector<std::pair<std::string, std::string>> version_table() {
   std::vector<std::pair<std::string, std::string>> rows;

@@ -19,6 +19,11 @@ extern const char* const kBuildType;
 // Safe to call before MPI_Init.
 std::vector<std::pair<std::string, std::string>> version_table();
 
+// The process allocator, looked up at run time: "jemalloc 5.3.0 (dirty_decay_ms -1)"
+// when the executable links jemalloc (cmake/jemalloc.cmake), else "glibc malloc".
+// Not in version_table(): ranks may tune it differently (MALLOC_CONF).
+std::string allocator_version();
+
 // One line "llmsrec 0.1.0 (git abc123)" for file attributes and logs.
 std::string version_string();
 

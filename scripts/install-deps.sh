@@ -13,6 +13,7 @@ packages=(
   libyaml-cpp-dev libboost-dev nlohmann-json3-dev libpcre2-dev
   libsentencepiece-dev sentencepiece libicu-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libjemalloc-dev  # the executables' allocator (cmake/jemalloc.cmake)
   clang-14 libclang-rt-14-dev
   slurm-wlm munge curl  # tests/cluster: a private single-node SLURM; HTTP tests use curl
   python3-numpy python3-h5py  # tests/integration/embed_hidden.sh: read hidden.h5 and .npy exports

@@ -21,6 +21,8 @@ void print_version() {
   for (const auto& [name, version] : llmsrec::core::version_table()) {
     std::cout << fmt::format("{:<10} {}\n", name, version);
   }
+  std::cout << fmt::format("{:<10} {}\n", "allocator", llmsrec::core::allocator_version());
+  std::cout << fmt::format("{:<10} {}\n", "threads", llmsrec::core::thread_pool_env());
 }
 
 // The --json summary as ONE write(2): under mpirun every rank's stdout is
@@ -42,7 +44,7 @@ void print_json_line(const nlohmann::json& j) {
 
 int main(int argc, char** argv) {
   using namespace llmsrec;
-  core::reexec_with_passive_omp(argv);  // before any work: see core/omp_env.h
+  core::reexec_with_quiet_thread_pools(argv);  // before any work: see core/omp_env.h
   core::init_logging({});
 
   CLI::App app{"llmsrec: distributed training for LLM-based sequential recommendation (LLM-SRec)", "llmsrec"};

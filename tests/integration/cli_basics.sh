@@ -3,10 +3,26 @@
 source "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "$LLMSREC" --version
-for lib in libtorch mpi hdf5 yaml-cpp git; do
+for lib in libtorch mpi hdf5 yaml-cpp git allocator; do
   grep -q "^$lib " <<<"$OUT" || fail "--version does not list $lib: $OUT"
 done
-pass "--version lists libraries"
+# Built with jemalloc (scripts/install-deps.sh installs it), core/jemalloc_conf.c
+# must have reached it: without it every fresh activation buffer page-faults.
+if grep -q "^allocator *jemalloc" <<<"$OUT"; then
+  grep -q "^allocator .*(dirty_decay_ms -1)" <<<"$OUT" || fail "jemalloc without the llmsrec settings: $OUT"
+  OUT2=$(MALLOC_CONF=dirty_decay_ms:5000 "$LLMSREC" --version)
+  grep -q "^allocator .*(dirty_decay_ms 5000)" <<<"$OUT2" || fail "MALLOC_CONF does not override: $OUT2"
+fi
+# Thread pools (core/omp_env.h): the re-executed process sees the quiet settings,
+# a value the user set wins, and LLMSREC_THREAD_ENV=0 opts out.
+quiet() { env -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT -u LLMSREC_THREAD_ENV "$@" "$LLMSREC" --version | grep "^threads "; }
+T=$(quiet)
+[[ "$T" == *"OMP_WAIT_POLICY=PASSIVE OPENBLAS_THREAD_TIMEOUT=4"* ]] || fail "thread pools not set: $T"
+T=$(quiet OMP_WAIT_POLICY=ACTIVE)
+[[ "$T" == *"OMP_WAIT_POLICY=ACTIVE OPENBLAS_THREAD_TIMEOUT=4"* ]] || fail "user's OMP_WAIT_POLICY overridden: $T"
+T=$(quiet LLMSREC_THREAD_ENV=0)
+[[ "$T" == *"OMP_WAIT_POLICY=(unset) OPENBLAS_THREAD_TIMEOUT=(unset)"* ]] || fail "LLMSREC_THREAD_ENV=0 ignored: $T"
+pass "--version lists libraries, the allocator and the thread-pool settings"
 
 expect_exit 0 "$LLMSREC" --help
 grep -q "inspect" <<<"$OUT" || fail "--help does not list inspect"
