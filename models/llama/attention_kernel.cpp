@@ -2,6 +2,11 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <numeric>
+
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -36,44 +41,68 @@ class SingleThreadedBlas {
   int saved_ = 1;
 };
 
-// Runs fn(n, kv) for every block, blocks spread over ATen's threads.
+// Runs fn(n, kv) for every (sequence, kv head) block. Threads pull blocks from
+// a shared counter, longest sequences first, so uneven lengths still balance.
 template <typename Fn>
-void for_each_block(int64_t N, int64_t KV, const Fn& fn) {
+void for_each_block(const std::vector<int64_t>& offsets, int64_t KV, const Fn& fn) {
+  const int64_t N = static_cast<int64_t>(offsets.size()) - 1;
+  std::vector<int64_t> order(static_cast<size_t>(N));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return offsets[a + 1] - offsets[a] > offsets[b + 1] - offsets[b];
+  });
   SingleThreadedBlas one_blas_thread;
-  at::parallel_for(0, N * KV, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) fn(i / KV, i % KV);
+  std::atomic<int64_t> next{0};
+  const int64_t blocks = N * KV;
+  at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
+    for (int64_t i = next++; i < blocks; i = next++) fn(order[static_cast<size_t>(i / KV)], i % KV);
   });
 }
 
-// The rows of query group g that belong to a sequence of `len` real tokens.
-at::Tensor group_rows(const at::Tensor& block, int64_t g, int64_t S, int64_t len) {
-  return block.narrow(0, g * S, len);
+// Start of sequence n's probabilities in the flat buffer: H [L, L] blocks per sequence.
+std::vector<int64_t> prob_offsets(const std::vector<int64_t>& offsets, int64_t H) {
+  std::vector<int64_t> base{0};
+  for (size_t n = 0; n + 1 < offsets.size(); ++n) {
+    const int64_t L = offsets[n + 1] - offsets[n];
+    base.push_back(base.back() + H * L * L);
+  }
+  return base;
 }
 
-struct BlockedAttention : public torch::autograd::Function<BlockedAttention> {
+// Rows [r0, r0 + L) of head `head` in a packed [T, heads, hd] tensor: an [L, hd]
+// matrix whose row stride is heads * hd, which BLAS reads and writes in place.
+at::Tensor head_rows(const at::Tensor& x, int64_t head, int64_t r0, int64_t L) {
+  return x.select(1, head).narrow(0, r0, L);
+}
+
+struct PackedCausalAttention : public torch::autograd::Function<PackedCausalAttention> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k,
-                            const at::Tensor& v, const at::Tensor& mask, double scale, std::vector<int64_t> lengths) {
-    const int64_t N = q.size(0), KV = q.size(1), M = q.size(2), S = k.size(2), G = M / S;
-    // Padding rows and columns stay zero: their outputs are never read.
-    at::Tensor probs = at::zeros({N, KV, M, S}, q.options());
-    at::Tensor out = at::zeros_like(q);
-    for_each_block(N, KV, [&](int64_t n, int64_t h) {
-      const int64_t L = lengths[n];
-      const at::Tensor kb = k[n][h].narrow(0, 0, L), vb = v[n][h].narrow(0, 0, L);
-      const at::Tensor m = mask[mask.size(0) == 1 ? 0 : n].narrow(0, 0, L).narrow(1, 0, L);
-      for (int64_t g = 0; g < G; ++g) {
-        at::Tensor p = group_rows(probs[n][h], g, S, L).narrow(1, 0, L);  // [L, L], row stride S
-        p.copy_(m).addmm_(group_rows(q[n][h], g, S, L), kb.t(), /*beta=*/1, /*alpha=*/scale);
+                            const at::Tensor& v, std::vector<int64_t> offsets, double scale) {
+    const int64_t T = q.size(0), H = q.size(1), hd = q.size(2), KV = k.size(1), G = H / KV;
+    int64_t S = 0;
+    for (size_t n = 0; n + 1 < offsets.size(); ++n) S = std::max(S, offsets[n + 1] - offsets[n]);
+    const at::Tensor causal =
+        at::full({S, S}, -std::numeric_limits<double>::infinity(), q.options()).triu_(1);
+    const std::vector<int64_t> base = prob_offsets(offsets, H);
+    at::Tensor probs = at::empty({base.back()}, q.options());
+    at::Tensor out = at::empty({T, H, hd}, q.options());
+    for_each_block(offsets, KV, [&](int64_t n, int64_t h) {
+      const int64_t r0 = offsets[n], L = offsets[n + 1] - r0;
+      const at::Tensor kb = head_rows(k, h, r0, L), vb = head_rows(v, h, r0, L);
+      const at::Tensor mask = causal.narrow(0, 0, L).narrow(1, 0, L);
+      for (int64_t hq = h * G; hq < (h + 1) * G; ++hq) {
+        at::Tensor p = probs.narrow(0, base[n] + hq * L * L, L * L).view({L, L});
+        p.copy_(mask).addmm_(head_rows(q, hq, r0, L), kb.t(), /*beta=*/1, /*alpha=*/scale);
         p.sub_(p.amax(-1, /*keepdim=*/true)).exp_();  // masked cells: exp(-inf) = 0
         p.div_(p.sum(-1, /*keepdim=*/true));
-        at::Tensor o = group_rows(out[n][h], g, S, L);
+        at::Tensor o = head_rows(out, hq, r0, L);
         at::mm_out(o, p, vb);
       }
     });
     ctx->save_for_backward({q, k, v, probs});
     ctx->saved_data["scale"] = scale;
-    ctx->saved_data["lengths"] = lengths;
-    return out;
+    ctx->saved_data["offsets"] = offsets;
+    return out.view({T, H * hd});
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -81,51 +110,55 @@ struct BlockedAttention : public torch::autograd::Function<BlockedAttention> {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2], &probs = saved[3];
     const double scale = ctx->saved_data["scale"].toDouble();
-    const std::vector<int64_t> lengths = ctx->saved_data["lengths"].toIntVector();
-    const at::Tensor dout = grads[0].contiguous();
-    const int64_t N = q.size(0), KV = q.size(1), M = q.size(2), S = k.size(2), G = M / S;
-    at::Tensor dq = at::zeros_like(q), dk = at::zeros_like(k), dv = at::zeros_like(v);
-    at::Tensor dscores = at::empty({N, KV, M, S}, q.options());
-    for_each_block(N, KV, [&](int64_t n, int64_t h) {
-      const int64_t L = lengths[n];
-      const at::Tensor kb = k[n][h].narrow(0, 0, L), vb = v[n][h].narrow(0, 0, L);
-      at::Tensor dkb = dk[n][h].narrow(0, 0, L), dvb = dv[n][h].narrow(0, 0, L);
-      for (int64_t g = 0; g < G; ++g) {
-        const at::Tensor p = group_rows(probs[n][h], g, S, L).narrow(1, 0, L);
-        const at::Tensor go = group_rows(dout[n][h], g, S, L), qg = group_rows(q[n][h], g, S, L);
-        at::Tensor ds = group_rows(dscores[n][h], g, S, L).narrow(1, 0, L);
-        dvb.addmm_(p.t(), go);   // dV += P^T dO
-        at::mm_out(ds, go, vb.t());  // dP = dO V^T
+    const std::vector<int64_t> offsets = ctx->saved_data["offsets"].toIntVector();
+    const int64_t T = q.size(0), H = q.size(1), hd = q.size(2), KV = k.size(1), G = H / KV;
+    const at::Tensor dout = grads[0].contiguous().view({T, H, hd});
+    const std::vector<int64_t> base = prob_offsets(offsets, H);
+    at::Tensor dq = at::empty_like(q), dk = at::zeros_like(k), dv = at::zeros_like(v);
+    for_each_block(offsets, KV, [&](int64_t n, int64_t h) {
+      const int64_t r0 = offsets[n], L = offsets[n + 1] - r0;
+      const at::Tensor kb = head_rows(k, h, r0, L), vb = head_rows(v, h, r0, L);
+      at::Tensor dkb = head_rows(dk, h, r0, L), dvb = head_rows(dv, h, r0, L);
+      at::Tensor ds = at::empty({L, L}, q.options());
+      for (int64_t hq = h * G; hq < (h + 1) * G; ++hq) {
+        const at::Tensor p = probs.narrow(0, base[n] + hq * L * L, L * L).view({L, L});
+        const at::Tensor go = head_rows(dout, hq, r0, L), qh = head_rows(q, hq, r0, L);
+        dvb.addmm_(p.t(), go);        // dV += P^T dO
+        at::mm_out(ds, go, vb.t());   // dP = dO V^T
         // softmax backward: dS = P * (dP - rowsum(dP * P)); masked cells have P = 0.
         at::Tensor row = (ds * p).sum(-1, /*keepdim=*/true);
         ds.sub_(row).mul_(p);
-        at::Tensor dqg = group_rows(dq[n][h], g, S, L);
-        at::mm_out(dqg, ds, kb).mul_(scale);            // dQ = dS K * scale
-        dkb.addmm_(ds.t(), qg, /*beta=*/1, /*alpha=*/scale);  // dK += dS^T Q * scale
+        at::Tensor dqh = head_rows(dq, hq, r0, L);
+        at::mm_out(dqh, ds, kb).mul_(scale);                  // dQ = dS K * scale
+        dkb.addmm_(ds.t(), qh, /*beta=*/1, /*alpha=*/scale);  // dK += dS^T Q * scale
       }
     });
-    return {dq, dk, dv, at::Tensor(), at::Tensor(), at::Tensor()};
+    return {dq, dk, dv, at::Tensor(), at::Tensor()};
   }
 };
 
 }  // namespace
 
-bool blocked_attention_supports(at::ScalarType dtype) { return dtype == at::kFloat || dtype == at::kDouble; }
+bool packed_attention_supports(at::ScalarType dtype) { return dtype == at::kFloat || dtype == at::kDouble; }
 
-at::Tensor blocked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                             double scale, std::vector<int64_t> lengths) {
-  LLMSREC_ASSERT(q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && mask.dim() == 3, "blocked_attention: ranks");
-  LLMSREC_ASSERT(q.is_contiguous() && k.is_contiguous() && v.is_contiguous() && mask.is_contiguous(),
-                 "blocked_attention: inputs must be contiguous");
-  const int64_t N = q.size(0), S = k.size(2);
-  LLMSREC_ASSERT(q.size(2) % S == 0 && mask.size(1) == S && mask.size(2) == S,
-                 "blocked_attention: query rows must be a multiple of the key rows; mask [., S, S]");
-  LLMSREC_ASSERT(blocked_attention_supports(q.scalar_type()) && mask.scalar_type() == q.scalar_type(),
-                 "blocked_attention: float32/float64 only, mask in the same dtype");
-  if (lengths.empty()) lengths.assign(static_cast<size_t>(N), S);
-  LLMSREC_ASSERT(static_cast<int64_t>(lengths.size()) == N, "blocked_attention: one length per sequence");
-  for (int64_t len : lengths) LLMSREC_ASSERT(len >= 1 && len <= S, "blocked_attention: lengths in [1, S]");
-  return BlockedAttention::apply(q, k, v, mask, scale, std::move(lengths));
+at::Tensor packed_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   std::vector<int64_t> offsets, double scale) {
+  LLMSREC_ASSERT(q.dim() == 3 && k.dim() == 3 && v.dim() == 3,
+                 "packed_causal_attention: q, k, v must be [T, heads, hd]");
+  LLMSREC_ASSERT(q.is_contiguous() && k.is_contiguous() && v.is_contiguous(),
+                 "packed_causal_attention: inputs must be contiguous");
+  LLMSREC_ASSERT(k.sizes() == v.sizes() && k.size(0) == q.size(0) && k.size(2) == q.size(2) &&
+                     q.size(1) % k.size(1) == 0,
+                 "packed_causal_attention: k, v [T, KV, hd] with KV dividing q's heads");
+  LLMSREC_ASSERT(packed_attention_supports(q.scalar_type()) && k.scalar_type() == q.scalar_type() &&
+                     v.scalar_type() == q.scalar_type(),
+                 "packed_causal_attention: float32/float64 only, one dtype");
+  LLMSREC_ASSERT(offsets.size() >= 2 && offsets.front() == 0 && offsets.back() == q.size(0),
+                 "packed_causal_attention: offsets must run from 0 to T");
+  for (size_t n = 0; n + 1 < offsets.size(); ++n) {
+    LLMSREC_ASSERT(offsets[n + 1] > offsets[n], "packed_causal_attention: every sequence needs >= 1 row");
+  }
+  return PackedCausalAttention::apply(q, k, v, std::move(offsets), scale);
 }
 
 }  // namespace llmsrec::models::llama

@@ -1,18 +1,16 @@
-// Causal attention over many small (sequence, kv head) blocks as ONE autograd
-// node with a hand-written backward. libtorch 1.13's CPU bmm without MKL runs
-// its batch as a serial loop of small GEMMs, each split over OpenBLAS threads;
-// for 128x64x128 blocks the thread hand-off costs more than the math (5-10x
-// below the large-GEMM rate here, far worse on a loaded machine). This kernel
-// spreads the blocks over ATen's threads and runs each block's GEMMs on one
-// BLAS thread, and fuses the 1/sqrt(hd) scale and the additive mask into the
-// score GEMM. Float32 and float64 only (bf16 keeps the generic path).
+// Causal attention over packed sequences as ONE autograd node with a
+// hand-written backward. libtorch 1.13's CPU bmm without MKL runs its batch as
+// a serial loop of small GEMMs, each split over OpenBLAS threads; for 128x64x128
+// blocks the thread hand-off costs more than the math (5-10x below the
+// large-GEMM rate here, far worse on a loaded machine). This kernel spreads the
+// (sequence, kv head) blocks over ATen's threads, runs each block's GEMMs on one
+// BLAS thread, fuses the 1/sqrt(hd) scale and the causal mask into the score
+// GEMM, and reads and writes the packed rows in place: no padded grid, no
+// gather before or scatter after, and only the real [L, L] corner of every
+// sequence is computed. Float32 and float64 only (bf16 keeps the generic path).
 //
-//   // q [N, KV, M, hd] (M = G*S query rows per kv head), k, v [N, KV, S, hd],
-//   // mask [N or 1, S, S] additive (row m uses mask row m % S); all contiguous.
-//   at::Tensor o = blocked_attention(q, k, v, mask, 1.0 / std::sqrt(hd), lengths);  // [N, KV, M, hd]
-// With `lengths`, sequence n has lengths[n] real tokens at the start of its S
-// slots: only that corner is computed (right padding costs nothing); the
-// padding rows of the output are zero.
+//   // q [T, H, hd], k and v [T, KV, hd], sequences back to back at `offsets`
+//   at::Tensor o = packed_causal_attention(q, k, v, offsets, 1.0 / std::sqrt(hd));  // [T, H * hd]
 #pragma once
 
 #include <cstdint>
@@ -22,12 +20,13 @@
 
 namespace llmsrec::models::llama {
 
-// softmax(q k^T * scale + mask) v per (n, kv) block; differentiable in q, k and v.
-// `lengths`: real tokens per sequence (empty = all S).
-at::Tensor blocked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                             double scale, std::vector<int64_t> lengths = {});
+// softmax(q k^T * scale + causal mask) v inside each sequence [offsets[b],
+// offsets[b+1]); query head h reads kv head h / (H / KV). Differentiable in q, k
+// and v. q, k, v contiguous; offsets start at 0 and end at T.
+at::Tensor packed_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   std::vector<int64_t> offsets, double scale);
 
 // True when the kernel handles this dtype (float32, float64).
-bool blocked_attention_supports(at::ScalarType dtype);
+bool packed_attention_supports(at::ScalarType dtype);
 
 }  // namespace llmsrec::models::llama

@@ -1,6 +1,9 @@
 #include "models/llama/fused_ops.h"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "core/error.h"
@@ -72,13 +75,70 @@ struct SwiGlu : public torch::autograd::Function<SwiGlu> {
     const at::Tensor g = gate_up.narrow(1, 0, I), u = gate_up.narrow(1, I, I), dy = grads[0];
     at::Tensor d = at::empty_like(gate_up);
     at::Tensor dg = d.narrow(1, 0, I), du = d.narrow(1, I, I);
-    const at::Tensor sig = at::sigmoid(g);
-    at::Tensor silu = g * sig;
-    at::mul_out(du, dy, silu);  // d up = dy * silu(g)
-    // silu'(g) = sig * (1 + g (1 - sig)) = sig + silu (1 - sig)
-    at::Tensor dsilu = silu.mul_(1 - sig).add_(sig);
-    at::mul_out(dg, dy, u).mul_(dsilu);
+    // Four element-wise passes, no temporaries (silu_backward may run in place).
+    at::silu_out(du, g).mul_(dy);              // d up = dy * silu(g)
+    at::mul_out(dg, dy, u);
+    at::silu_backward_out(dg, dg, g);          // d gate = dy * u * silu'(g)
     return {d};
+  }
+};
+
+// y = x * rstd * w per row, rstd = 1 / sqrt(mean(x^2) + eps) accumulated in
+// double; one pass to sum and one to write.
+template <typename T>
+void rms_norm_rows(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t D, double eps) {
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* xr = x + r * D;
+      double ss = 0;
+      for (int64_t i = 0; i < D; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+      const T s = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
+      rstd[r] = s;
+      T* yr = y + r * D;
+      for (int64_t i = 0; i < D; ++i) yr[i] = w[i] * (xr[i] * s);
+    }
+  });
+}
+
+// dx = rstd * (g w) - x * rstd^3 * mean(g w x), per row.
+template <typename T>
+void rms_norm_rows_backward(const T* x, const T* w, const T* rstd, const T* g, T* dx, int64_t rows, int64_t D) {
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T *xr = x + r * D, *gr = g + r * D;
+      double dot = 0;
+      for (int64_t i = 0; i < D; ++i) dot += static_cast<double>(gr[i]) * w[i] * xr[i];
+      const T s = rstd[r];
+      const T c = static_cast<T>(dot / static_cast<double>(D) * s * s * s);
+      T* dr = dx + r * D;
+      for (int64_t i = 0; i < D; ++i) dr[i] = s * (gr[i] * w[i]) - xr[i] * c;
+    }
+  });
+}
+
+struct RmsNorm : public torch::autograd::Function<RmsNorm> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, double eps) {
+    const int64_t D = x.size(-1), rows = x.numel() / D;
+    at::Tensor y = at::empty_like(x), rstd = at::empty({rows}, x.options());
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rms_norm", [&] {
+      rms_norm_rows<scalar_t>(x.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
+                              rstd.data_ptr<scalar_t>(), rows, D, eps);
+    });
+    ctx->save_for_backward({x, weight, rstd});
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &weight = saved[1], &rstd = saved[2];
+    const at::Tensor g = grads[0].contiguous();
+    const int64_t D = x.size(-1), rows = x.numel() / D;
+    at::Tensor dx = at::empty_like(x);
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rms_norm_backward", [&] {
+      rms_norm_rows_backward<scalar_t>(x.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(),
+                                       g.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>(), rows, D);
+    });
+    return {dx, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -92,6 +152,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rope_split_qkv(const at::Tensor& 
   LLMSREC_ASSERT(cos.size(0) == qkv.size(0) && cos.size(1) == head_dim, "rope_split_qkv: cos/sin must be [N, hd]");
   auto out = RopeSplitQkv::apply(qkv.contiguous(), heads, kv_heads, head_dim, cos, sin);
   return {out[0], out[1], out[2]};
+}
+
+at::Tensor rms_norm_frozen(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  LLMSREC_ASSERT(fused_ops_supported(x.scalar_type()) && weight.scalar_type() == x.scalar_type(),
+                 "rms_norm_frozen: float32/float64 x and weight of one dtype");
+  LLMSREC_ASSERT(weight.dim() == 1 && weight.size(0) == x.size(-1) && !weight.requires_grad(),
+                 "rms_norm_frozen: weight [D] that needs no gradient");
+  return RmsNorm::apply(x.contiguous(), weight.contiguous(), eps);
 }
 
 bool fused_ops_supported(at::ScalarType dtype) { return dtype == at::kFloat || dtype == at::kDouble; }

@@ -5,6 +5,7 @@
 //
 //   auto [q, k, v] = rope_split_qkv(qkv, H, KV, hd, cos, sin);  // rotated q, k; v as is
 //   at::Tensor act = swiglu(gate_up);                           // silu(gate) * up
+//   at::Tensor h = rms_norm_frozen(x, norm_weight, eps);
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,11 @@ namespace llmsrec::models::llama {
 std::tuple<at::Tensor, at::Tensor, at::Tensor> rope_split_qkv(const at::Tensor& qkv, int64_t heads, int64_t kv_heads,
                                                               int64_t head_dim, const at::Tensor& cos,
                                                               const at::Tensor& sin);
+
+// HF LlamaRMSNorm, x [..., D] and a frozen weight [D] (no gradient for it):
+// one pass each way instead of autograd's chain of element-wise ops; the row
+// sum of squares accumulates in double. Differentiable in x.
+at::Tensor rms_norm_frozen(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 // The model uses these for float32 and float64 (bf16 keeps the plain formulas).
 bool fused_ops_supported(at::ScalarType dtype);

@@ -10,6 +10,7 @@
 
 #include "checkpoint/safetensors.h"
 #include "core/error.h"
+#include "models/llama/attention_kernel.h"
 #include "models/llama/fused_ops.h"
 #include "models/llama/llama_ops.h"
 #include "models/llama/llm_config.h"
@@ -36,34 +37,48 @@ struct LlamaModel::Impl {
   at::Tensor embed, final_norm, lm_head;  // lm_head aliases embed when tied
   std::vector<Layer> layers;
 
-  // One decoder layer on packed rows x [T, D].
+  // One decoder layer on packed rows x [T, D]. float32/float64 stay packed end
+  // to end (fused element-wise ops, the packed attention kernel); bf16 keeps the
+  // plain formulas on the padded grid, whose rounding
+  // tests/unit/llama_model_test.cpp pins against fp32. cos/sin: see rope_rows().
   at::Tensor layer_forward(const at::Tensor& x, const Layer& w, const SequenceLayout& layout, const at::Tensor& cos,
                            const at::Tensor& sin) const {
     const int64_t H = cfg.num_attention_heads, KV = cfg.num_key_value_heads, hd = cfg.head_dim;
     at::Tensor h = rms_norm(x, w.attn_norm, cfg.rms_norm_eps);
     at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
-    // One gather onto the attention grid for q, k and v together; split (not
-    // narrow) so the backward concatenates instead of zero-filling three buffers.
-    qkv = to_grid(qkv, layout);
-    // fp32/fp64: fused element-wise ops (one pass each way); bf16 keeps the plain
-    // formulas, whose rounding tests/unit/llama_model_test.cpp pins against fp32.
     const bool fused = fused_ops_supported(qkv.scalar_type());
-    at::Tensor q, k, v;
+    at::Tensor attn;
     if (fused) {
-      std::tie(q, k, v) = rope_split_qkv(qkv, H, KV, hd, cos, sin);
+      auto [q, k, v] = rope_split_qkv(qkv, H, KV, hd, cos, sin);
+      attn = attention(q, k, v, layout);
     } else {
+      // One gather onto the attention grid for q, k and v together.
+      qkv = to_grid(qkv, layout);
       const int64_t N = qkv.size(0);
       auto parts = qkv.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
-      q = apply_rope(parts[0].view({N, H, hd}), cos, sin);
-      k = apply_rope(parts[1].view({N, KV, hd}), cos, sin);
-      v = parts[2].view({N, KV, hd});
+      attn = attention_grid(apply_rope(parts[0].view({N, H, hd}), cos, sin),
+                            apply_rope(parts[1].view({N, KV, hd}), cos, sin), parts[2].view({N, KV, hd}), layout);
     }
-    at::Tensor out = x + at::linear(attention_grid(q, k, v, layout), w.wo);
+    // float32/float64: the residual adds ride in the GEMMs (beta = 1), one pass less.
+    at::Tensor out = fused ? at::addmm(x, attn, w.wo.t()) : x + at::linear(attn, w.wo);
     h = rms_norm(out, w.mlp_norm, cfg.rms_norm_eps);
     at::Tensor gate_up = at::linear(h, w.w_gate_up);
     const int64_t I = cfg.intermediate_size;
     at::Tensor act = fused ? swiglu(gate_up) : at::silu(gate_up.narrow(1, 0, I)) * gate_up.narrow(1, I, I);
-    return out + at::linear(act, w.w_down);
+    return fused ? at::addmm(out, act, w.w_down.t()) : out + at::linear(act, w.w_down);
+  }
+
+  // The layout of a batch: the padded grid only where attention() cannot use
+  // the packed kernel (the same test attention() dispatches on).
+  SequenceLayout layout_for(std::vector<int64_t> offsets) const {
+    return SequenceLayout::from_offsets(std::move(offsets), reduction_dtype(opts.dtype),
+                                        /*with_grid=*/!packed_attention_supports(opts.dtype));
+  }
+
+  // RoPE positions as the layers consume them: packed rows for float32/float64,
+  // the padded grid for bf16.
+  at::Tensor rope_rows(const SequenceLayout& layout) const {
+    return fused_ops_supported(opts.dtype) ? layout.positions : layout.grid_positions();
   }
 };
 
@@ -87,8 +102,7 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
                                                  torch::autograd::variable_list grad_out) {
     const auto* impl = reinterpret_cast<const LlamaModel::Impl*>(ctx->saved_data["impl"].toInt());
     const int64_t layer = ctx->saved_data["layer"].toInt();
-    const SequenceLayout layout = SequenceLayout::from_offsets(ctx->saved_data["offsets"].toIntVector(),
-                                                               reduction_dtype(impl->opts.dtype));
+    const SequenceLayout layout = impl->layout_for(ctx->saved_data["offsets"].toIntVector());
     at::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
     at::Tensor y;
     {
@@ -219,12 +233,12 @@ ForwardResult LlamaModel::forward(const at::Tensor& inputs_embeds, const std::ve
     throw ShapeError(fmt::format("inputs_embeds: dtype {} differs from the model's compute dtype {}",
                                  c10::toString(inputs_embeds.scalar_type()), c10::toString(m.opts.dtype)));
   }
-  const SequenceLayout layout = SequenceLayout::from_offsets(offsets, reduction_dtype(m.opts.dtype));
+  const SequenceLayout layout = m.layout_for(offsets);
   if (layout.tokens() != inputs_embeds.size(0)) {
     throw ShapeError(fmt::format("inputs_embeds has {} rows but the sequence offsets cover {}", inputs_embeds.size(0),
                                  layout.tokens()));
   }
-  const auto [cos, sin] = rope_cos_sin(layout.grid_positions(), m.inv_freq, m.opts.dtype);
+  const auto [cos, sin] = rope_cos_sin(m.rope_rows(layout), m.inv_freq, m.opts.dtype);
   const bool checkpoint = m.opts.activation_checkpointing && at::GradMode::is_enabled() && inputs_embeds.requires_grad();
   at::Tensor x = inputs_embeds.contiguous();
   for (int64_t l = 0; l < static_cast<int64_t>(m.layers.size()); ++l) {

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "models/llama/attention_kernel.h"
+#include "models/llama/fused_ops.h"
 
 namespace llmsrec::models::llama {
 
@@ -17,7 +18,7 @@ at::ScalarType reduction_dtype(at::ScalarType t) { return t == at::kDouble ? at:
 
 }  // namespace
 
-SequenceLayout SequenceLayout::from_offsets(std::vector<int64_t> offsets, at::ScalarType mask_dtype) {
+SequenceLayout SequenceLayout::from_offsets(std::vector<int64_t> offsets, at::ScalarType mask_dtype, bool with_grid) {
   if (offsets.size() < 2 || offsets[0] != 0) {
     throw ShapeError(fmt::format("sequence offsets must start at 0 and hold at least one sequence, found [{}]",
                                  fmt::join(offsets, ", ")));
@@ -37,6 +38,7 @@ SequenceLayout SequenceLayout::from_offsets(std::vector<int64_t> offsets, at::Sc
   for (int64_t b = 0; b < B; ++b) {
     for (int64_t r = l.offsets[b]; r < l.offsets[b + 1]; ++r) pos[r] = r - l.offsets[b];
   }
+  if (!with_grid) return l;
   const float neg_inf = -std::numeric_limits<float>::infinity();
   if (B == 1) {
     l.mask = at::full({S, S}, neg_inf, at::TensorOptions().dtype(mask_dtype)).triu(1);
@@ -64,13 +66,17 @@ SequenceLayout SequenceLayout::from_offsets(std::vector<int64_t> offsets, at::Sc
   return l;
 }
 
-SequenceLayout SequenceLayout::from_lengths(const std::vector<int64_t>& lengths, at::ScalarType mask_dtype) {
+SequenceLayout SequenceLayout::from_lengths(const std::vector<int64_t>& lengths, at::ScalarType mask_dtype,
+                                            bool with_grid) {
   std::vector<int64_t> offsets{0};
   for (int64_t n : lengths) offsets.push_back(offsets.back() + n);
-  return from_offsets(std::move(offsets), mask_dtype);
+  return from_offsets(std::move(offsets), mask_dtype, with_grid);
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  if (fused_ops_supported(x.scalar_type()) && weight.scalar_type() == x.scalar_type() && !weight.requires_grad()) {
+    return rms_norm_frozen(x, weight, eps);
+  }
   const at::Tensor xf = x.to(reduction_dtype(x.scalar_type()));
   const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normed.to(x.scalar_type());
@@ -103,6 +109,10 @@ at::Tensor to_grid(const at::Tensor& packed, const SequenceLayout& layout) {
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout) {
   LLMSREC_ASSERT(q.size(0) == layout.tokens(), "attention: rows != layout tokens");
+  if (packed_attention_supports(q.scalar_type())) {
+    const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
+    return packed_causal_attention(q.contiguous(), k.contiguous(), v.contiguous(), layout.offsets, scale);
+  }
   return attention_grid(to_grid(q, layout), to_grid(k, layout), to_grid(v, layout), layout);
 }
 
@@ -110,22 +120,9 @@ at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Te
   const int64_t H = q.size(1), hd = q.size(2), KV = k.size(1);
   LLMSREC_ASSERT(H % KV == 0, "query heads must be a multiple of kv heads");
   LLMSREC_ASSERT(q.size(0) == layout.grid_rows(), "attention_grid: rows != B*S");
+  LLMSREC_ASSERT(layout.mask.defined(), "attention_grid: the layout was made without the grid");
   const int64_t G = H / KV, B = layout.batch, S = layout.max_len;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  if (blocked_attention_supports(q.scalar_type())) {
-    at::Tensor qb = q.view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd}).contiguous();
-    at::Tensor kb = k.reshape({B, S, KV, hd}).permute({0, 2, 1, 3}).contiguous();
-    at::Tensor vb = v.reshape({B, S, KV, hd}).permute({0, 2, 1, 3}).contiguous();
-    at::Tensor mask = layout.mask.to(q.scalar_type()).reshape({-1, S, S}).contiguous();
-    std::vector<int64_t> lengths(static_cast<size_t>(B));
-    for (int64_t b = 0; b < B; ++b) lengths[b] = layout.offsets[b + 1] - layout.offsets[b];
-    at::Tensor out = blocked_attention(qb, kb, vb, mask, scale, std::move(lengths))  // [B, KV, G*S, hd]
-                         .view({B, KV, G, S, hd})
-                         .permute({0, 3, 1, 2, 4})
-                         .reshape({B * S, H * hd});
-    return B > 1 ? out.index_select(0, layout.valid_index) : out;
-  }
-
   // Query heads grouped by their kv head: [B, KV, G*S, hd] against [B, KV, S, hd],
   // so GQA needs no copy of k and v.
   at::Tensor qg = (q * scale).view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd});

@@ -22,7 +22,8 @@ struct SequenceLayout {
   int64_t batch = 0;             // B
   int64_t max_len = 0;           // S
   at::Tensor positions;          // [T] int64: position of each row inside its sequence
-  // Used only when batch > 1 (attention runs on a padded [B, S] grid):
+  // Only with `with_grid` (the generic bf16 attention on a padded [B, S] grid;
+  // the float32/float64 kernel reads the packed rows) and when batch > 1:
   at::Tensor pad_index;    // [B*S] int64: packed row of each grid cell (padding cells -> its sequence's row 0)
   at::Tensor valid_index;  // [T] int64: grid cell of each packed row
   at::Tensor mask;         // additive [B,1,1,S,S] (or [S,S] when batch == 1): 0 or -inf
@@ -33,8 +34,10 @@ struct SequenceLayout {
   // RoPE position of every grid row (== positions when batch == 1).
   at::Tensor grid_positions() const;
   // Throws ShapeError when a sequence is empty or offsets are not increasing.
-  static SequenceLayout from_offsets(std::vector<int64_t> offsets, at::ScalarType mask_dtype);
-  static SequenceLayout from_lengths(const std::vector<int64_t>& lengths, at::ScalarType mask_dtype);
+  // with_grid = false skips the grid tensors (an O(B*S*S) mask per forward).
+  static SequenceLayout from_offsets(std::vector<int64_t> offsets, at::ScalarType mask_dtype, bool with_grid = true);
+  static SequenceLayout from_lengths(const std::vector<int64_t>& lengths, at::ScalarType mask_dtype,
+                                     bool with_grid = true);
 };
 
 // x * rsqrt(mean(x^2) + eps) computed in float32 (or double for double x), then
@@ -53,13 +56,16 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
 // cells past a sequence's end repeat its first row; attention masks them.
 at::Tensor to_grid(const at::Tensor& packed, const SequenceLayout& layout);
 
-// attention() on inputs already on the grid (q [B*S, H, hd], k, v [B*S, KV, hd]);
-// returns packed rows [T, H*hd]. Lets a layer gather once for q, k and v together.
+// The generic attention (any dtype; the bf16 path) on inputs already on the grid
+// (q [B*S, H, hd], k, v [B*S, KV, hd]); returns packed rows [T, H*hd]. Lets a
+// layer gather once for q, k and v together. Needs a layout made with_grid.
 at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout);
 
 // Causal grouped-query attention inside each sequence. q [T, H, hd] (already
 // rotated), k and v [T, KV, hd] with H % KV == 0; query head h reads kv head
 // h / (H/KV). Scores scaled by 1/sqrt(hd), softmax in float32 or wider. Returns [T, H*hd].
+// float32/float64 run packed_causal_attention (attention_kernel.h) on the rows
+// as they are; other dtypes go through the grid (attention_grid).
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout);
 
 }  // namespace llmsrec::models::llama

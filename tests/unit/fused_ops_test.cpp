@@ -64,4 +64,28 @@ TEST(FusedOps, SwiGluMatchesSiluTimesUp) {
   }
 }
 
+TEST(FusedOps, RmsNormFrozenMatchesTheHfFormula) {
+  for (auto [dtype, tol] : {std::pair{at::kDouble, 1e-12}, std::pair{at::kFloat, 1e-5}}) {
+    at::manual_seed(8);
+    auto opt = at::TensorOptions().dtype(dtype);
+    at::Tensor base = at::randn({2, 5, 12}, opt) * 2, weight = at::rand({12}, opt) + 0.5;
+    at::Tensor a = base.clone().requires_grad_(), b = base.clone().requires_grad_();
+    at::Tensor y = rms_norm_frozen(a, weight, 1e-5);
+    at::Tensor y0 = weight * (b * at::rsqrt(b.pow(2).mean(-1, /*keepdim=*/true) + 1e-5));
+    EXPECT_LT(max_diff(y, y0), tol);
+    at::Tensor g = at::randn_like(y);
+    (y * g).sum().backward();
+    (y0 * g).sum().backward();
+    EXPECT_LT(max_diff(a.grad(), b.grad()), tol);
+    EXPECT_GT(a.grad().abs().max().item<double>(), 0.1);
+  }
+}
+
+TEST(FusedOps, RmsNormWithATrainableWeightKeepsItsGradient) {
+  // rms_norm() takes the autograd formula then, so the weight gets its gradient.
+  at::Tensor w = at::ones({4}, at::kDouble).requires_grad_();
+  rms_norm(at::randn({3, 4}, at::kDouble), w, 1e-6).sum().backward();
+  ASSERT_TRUE(w.grad().defined());
+}
+
 }  // namespace
