@@ -1,5 +1,7 @@
 #include "trainer/llmsrec_model.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 
 #include "core/rng.h"
@@ -42,10 +44,12 @@ LlmSrecModel::LlmSrecModel(const models::llama::LlamaModel& llm, at::Tensor teac
 }
 
 at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const {
-  std::vector<int64_t> ids, offsets = {0}, emb_rows, out_rows;
+  std::vector<int64_t> ids, offsets = {0}, emb_rows, out_rows, constant_prefix;
   std::vector<int64_t> emb_items;
   for (const auto* p : prompts) {
     const int64_t base = offsets.back();
+    // Text before the first injected vector depends on no trainable parameter.
+    constant_prefix.push_back(p->emb_slots.empty() ? p->out_slot : std::min(p->emb_slots.front(), p->out_slot));
     ids.insert(ids.end(), p->ids.begin(), p->ids.end());
     for (size_t j = 0; j < p->emb_slots.size(); ++j) {
       emb_rows.push_back(base + p->emb_slots[j]);
@@ -64,6 +68,7 @@ at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPro
   x = x.index_put({at::tensor(rows, at::kLong)}, values);  // out of place: gradients reach `values`
   models::llama::ForwardRequest req;
   req.rows = out_rows;
+  req.constant_prefix = std::move(constant_prefix);
   return llm_.forward(x, offsets, req).hidden.to(at::kFloat);
 }
 

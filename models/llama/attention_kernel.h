@@ -11,6 +11,8 @@
 //
 //   // q [T, H, hd], k and v [T, KV, hd], sequences back to back at `offsets`
 //   at::Tensor o = packed_causal_attention(q, k, v, offsets, 1.0 / std::sqrt(hd));  // [T, H * hd]
+//   // only the last rows of each sequence as queries (q [Tq, H, hd] at q_offsets)
+//   at::Tensor t = packed_causal_attention(q_tail, k, v, offsets, scale, q_offsets);  // [Tq, H * hd]
 #pragma once
 
 #include <cstdint>
@@ -21,10 +23,14 @@
 namespace llmsrec::models::llama {
 
 // softmax(q k^T * scale + causal mask) v inside each sequence [offsets[b],
-// offsets[b+1]); query head h reads kv head h / (H / KV). Differentiable in q, k
-// and v. q, k, v contiguous; offsets start at 0 and end at T.
+// offsets[b+1]) of k and v; query head h reads kv head h / (H / KV).
+// Differentiable in q, k and v. q, k, v contiguous; offsets run from 0 to k's rows.
+// `q_offsets` (default: offsets) says which rows are queries: q's rows
+// [q_offsets[b], q_offsets[b+1]) are the LAST rows of sequence b, so a caller
+// that needs only some rows' outputs computes only those. Sequences may be
+// empty, or have no query rows.
 at::Tensor packed_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                   std::vector<int64_t> offsets, double scale);
+                                   std::vector<int64_t> offsets, double scale, std::vector<int64_t> q_offsets = {});
 
 // True when the kernel handles this dtype (float32, float64).
 bool packed_attention_supports(at::ScalarType dtype);

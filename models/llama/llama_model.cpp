@@ -1,5 +1,8 @@
 #include "models/llama/llama_model.h"
 
+#include <cmath>
+#include <functional>
+#include <numeric>
 #include <set>
 
 #include <ATen/ATen.h>
@@ -14,6 +17,7 @@
 #include "models/llama/fused_ops.h"
 #include "models/llama/llama_ops.h"
 #include "models/llama/llm_config.h"
+#include "models/llama/row_plan.h"
 #include "models/llama/tensor_names.h"
 
 namespace llmsrec::models::llama {
@@ -28,6 +32,15 @@ struct Layer {
 
 at::ScalarType reduction_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
 
+// A RowPlan as the autograd rows' layers consume it.
+struct PlannedRows {
+  std::vector<int64_t> offsets, grad_offsets, tail_offsets;
+  at::Tensor kv_order;  // int64 [T]
+  at::Tensor tail;      // int64: the last layer's query rows among the autograd rows
+  bool tail_is_all = false;  // the last layer needs every autograd row (no gather)
+  at::Tensor cos, sin;  // RoPE tables of the autograd rows
+};
+
 }  // namespace
 
 struct LlamaModel::Impl {
@@ -37,36 +50,70 @@ struct LlamaModel::Impl {
   at::Tensor embed, final_norm, lm_head;  // lm_head aliases embed when tied
   std::vector<Layer> layers;
 
-  // One decoder layer on packed rows x [T, D]. float32/float64 stay packed end
-  // to end (fused element-wise ops, the packed attention kernel); bf16 keeps the
-  // plain formulas on the padded grid, whose rounding
-  // tests/unit/llama_model_test.cpp pins against fp32. cos/sin: see rope_rows().
-  at::Tensor layer_forward(const at::Tensor& x, const Layer& w, const SequenceLayout& layout, const at::Tensor& cos,
-                           const at::Tensor& sin) const {
+  // bf16: one decoder layer on packed rows x [T, D] with the plain formulas and
+  // attention on the padded grid, whose rounding tests/unit/llama_model_test.cpp
+  // pins against fp32. cos/sin: see rope_rows(). float32/float64 run
+  // planned_forward instead (fused element-wise ops, the packed attention kernel).
+  at::Tensor grid_layer_forward(const at::Tensor& x, const Layer& w, const SequenceLayout& layout,
+                                const at::Tensor& cos, const at::Tensor& sin) const {
     const int64_t H = cfg.num_attention_heads, KV = cfg.num_key_value_heads, hd = cfg.head_dim;
     at::Tensor h = rms_norm(x, w.attn_norm, cfg.rms_norm_eps);
     at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
-    const bool fused = fused_ops_supported(qkv.scalar_type());
-    at::Tensor attn;
-    if (fused) {
-      auto [q, k, v] = rope_split_qkv(qkv, H, KV, hd, cos, sin);
-      attn = attention(q, k, v, layout);
-    } else {
-      // One gather onto the attention grid for q, k and v together.
-      qkv = to_grid(qkv, layout);
-      const int64_t N = qkv.size(0);
-      auto parts = qkv.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
-      attn = attention_grid(apply_rope(parts[0].view({N, H, hd}), cos, sin),
-                            apply_rope(parts[1].view({N, KV, hd}), cos, sin), parts[2].view({N, KV, hd}), layout);
-    }
-    // float32/float64: the residual adds ride in the GEMMs (beta = 1), one pass less.
-    at::Tensor out = fused ? at::addmm(x, attn, w.wo.t()) : x + at::linear(attn, w.wo);
+    // One gather onto the attention grid for q, k and v together.
+    qkv = to_grid(qkv, layout);
+    const int64_t N = qkv.size(0);
+    auto parts = qkv.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
+    at::Tensor attn = attention_grid(apply_rope(parts[0].view({N, H, hd}), cos, sin),
+                                     apply_rope(parts[1].view({N, KV, hd}), cos, sin), parts[2].view({N, KV, hd}),
+                                     layout);
+    at::Tensor out = x + at::linear(attn, w.wo);
     h = rms_norm(out, w.mlp_norm, cfg.rms_norm_eps);
     at::Tensor gate_up = at::linear(h, w.w_gate_up);
     const int64_t I = cfg.intermediate_size;
-    at::Tensor act = fused ? swiglu(gate_up) : at::silu(gate_up.narrow(1, 0, I)) * gate_up.narrow(1, I, I);
-    return fused ? at::addmm(out, act, w.w_down.t()) : out + at::linear(act, w.w_down);
+    return out + at::linear(at::silu(gate_up.narrow(1, 0, I)) * gate_up.narrow(1, I, I), w.w_down);
   }
+
+  // float32/float64: q [N, H, hd], k, v [N, KV, hd] of rows x [N, D], RoPE at cos/sin.
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> rotated_qkv(const at::Tensor& x, const Layer& w, const at::Tensor& cos,
+                                                             const at::Tensor& sin) const {
+    at::Tensor h = rms_norm(x, w.attn_norm, cfg.rms_norm_eps);
+    at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
+    return rope_split_qkv(qkv, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cos, sin);
+  }
+
+  // float32/float64: the rest of a layer for the query rows x [Nq, D] (the last
+  // rows of each sequence, at q_offsets) against keys and values of every row
+  // (at kv_offsets). The residual adds ride in the GEMMs (beta = 1).
+  at::Tensor attention_and_mlp(const at::Tensor& x, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                               const Layer& w, const std::vector<int64_t>& kv_offsets,
+                               const std::vector<int64_t>& q_offsets) const {
+    const double scale = 1.0 / std::sqrt(static_cast<double>(cfg.head_dim));
+    at::Tensor attn = packed_causal_attention(q, k, v, kv_offsets, scale, q_offsets);
+    at::Tensor out = at::addmm(x, attn, w.wo.t());
+    at::Tensor act = swiglu(at::linear(rms_norm(out, w.mlp_norm, cfg.rms_norm_eps), w.w_gate_up));
+    return at::addmm(out, act, w.w_down.t());
+  }
+
+  // float32/float64, one layer of a RowPlan's autograd rows xg: keys and values
+  // of the constant rows (kc, vc; undefined when there are none) join theirs;
+  // the last layer keeps only the tail rows.
+  at::Tensor grad_rows_forward(const at::Tensor& xg, const at::Tensor& kc, const at::Tensor& vc, const Layer& w,
+                               const PlannedRows& rows, bool last) const {
+    auto [q, k, v] = rotated_qkv(xg, w, rows.cos, rows.sin);
+    if (kc.defined()) {
+      k = at::cat({kc, k}).index_select(0, rows.kv_order);
+      v = at::cat({vc, v}).index_select(0, rows.kv_order);
+    }
+    if (!last || rows.tail_is_all) return attention_and_mlp(xg, q, k, v, w, rows.offsets, rows.grad_offsets);
+    return attention_and_mlp(xg.index_select(0, rows.tail), q.index_select(0, rows.tail), k, v, w, rows.offsets,
+                             rows.tail_offsets);
+  }
+
+  // float32/float64 forward of packed rows x [T, D] to the requested rows'
+  // last-layer states (all rows, in order, when none are requested): a RowPlan
+  // splits off the constant rows (only under autograd) and trims the last layer.
+  at::Tensor planned_forward(const at::Tensor& x, const std::vector<int64_t>& offsets, const ForwardRequest& request,
+                             bool grad, bool checkpoint, const at::Tensor& cos, const at::Tensor& sin) const;
 
   // The layout of a batch: the padded grid only where attention() cannot use
   // the packed kernel (the same test attention() dispatches on).
@@ -84,36 +131,45 @@ struct LlamaModel::Impl {
 
 namespace {
 
-// Activation checkpointing: the forward keeps only the layer input; the
-// backward re-runs the layer with autograd on and differentiates it. The
-// layout tensors travel in saved_data so they outlive the caller's locals.
+// Activation checkpointing: the forward keeps only a layer's input; the
+// backward re-runs the layer (`recompute`, which owns copies of everything it
+// reads) with autograd on and differentiates it.
+struct Recompute : torch::CustomClassHolder {
+  explicit Recompute(std::function<at::Tensor(const at::Tensor&)> f) : fn(std::move(f)) {}
+  std::function<at::Tensor(const at::Tensor&)> fn;
+};
+
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const LlamaModel::Impl* impl,
-                            int64_t layer, const SequenceLayout& layout, const at::Tensor& cos, const at::Tensor& sin) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            c10::intrusive_ptr<Recompute> recompute) {
     ctx->save_for_backward({x});
-    ctx->saved_data["impl"] = reinterpret_cast<int64_t>(impl);
-    ctx->saved_data["layer"] = layer;
-    ctx->saved_data["offsets"] = layout.offsets;
-    ctx->saved_data["cos"] = cos;
-    ctx->saved_data["sin"] = sin;
-    return impl->layer_forward(x, impl->layers[layer], layout, cos, sin);
+    at::Tensor y = recompute->fn(x);
+    ctx->saved_data["recompute"] = c10::IValue::make_capsule(std::move(recompute));
+    return y;
   }
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_out) {
-    const auto* impl = reinterpret_cast<const LlamaModel::Impl*>(ctx->saved_data["impl"].toInt());
-    const int64_t layer = ctx->saved_data["layer"].toInt();
-    const SequenceLayout layout = impl->layout_for(ctx->saved_data["offsets"].toIntVector());
+    const auto recompute = c10::static_intrusive_pointer_cast<Recompute>(ctx->saved_data["recompute"].toCapsule());
     at::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(true);
     at::Tensor y;
     {
       at::AutoGradMode enable(true);
-      y = impl->layer_forward(x, impl->layers[layer], layout, ctx->saved_data["cos"].toTensor(),
-                              ctx->saved_data["sin"].toTensor());
+      y = recompute->fn(x);
     }
     auto grads = torch::autograd::grad({y}, {x}, {grad_out[0]});
-    return {grads[0], at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grads[0], at::Tensor()};
   }
 };
+
+// One layer, checkpointed or not.
+at::Tensor run_layer(bool checkpoint, const at::Tensor& x, std::function<at::Tensor(const at::Tensor&)> layer) {
+  if (!checkpoint) return layer(x);
+  return CheckpointedLayer::apply(x, c10::make_intrusive<Recompute>(std::move(layer)));
+}
+
+at::Tensor index_tensor(const std::vector<int64_t>& v) {
+  return at::tensor(v, at::TensorOptions().dtype(at::kLong));
+}
 
 std::string shape_str(at::IntArrayRef s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
@@ -238,26 +294,79 @@ ForwardResult LlamaModel::forward(const at::Tensor& inputs_embeds, const std::ve
     throw ShapeError(fmt::format("inputs_embeds has {} rows but the sequence offsets cover {}", inputs_embeds.size(0),
                                  layout.tokens()));
   }
-  const auto [cos, sin] = rope_cos_sin(m.rope_rows(layout), m.inv_freq, m.opts.dtype);
-  const bool checkpoint = m.opts.activation_checkpointing && at::GradMode::is_enabled() && inputs_embeds.requires_grad();
-  at::Tensor x = inputs_embeds.contiguous();
-  for (int64_t l = 0; l < static_cast<int64_t>(m.layers.size()); ++l) {
-    x = checkpoint ? CheckpointedLayer::apply(x, &m, l, layout, cos, sin)
-                   : m.layer_forward(x, m.layers[l], layout, cos, sin);
-  }
-  if (!request.rows.empty()) {
-    for (int64_t r : request.rows) {
-      if (r < 0 || r >= layout.tokens()) {
-        throw ShapeError(fmt::format("requested row {} outside the batch of {} rows", r, layout.tokens()));
-      }
+  for (int64_t r : request.rows) {
+    if (r < 0 || r >= layout.tokens()) {
+      throw ShapeError(fmt::format("requested row {} outside the batch of {} rows", r, layout.tokens()));
     }
-    at::Tensor idx = at::tensor(request.rows, at::TensorOptions().dtype(at::kLong));
-    x = x.index_select(0, idx);
+  }
+  const auto [cos, sin] = rope_cos_sin(m.rope_rows(layout), m.inv_freq, m.opts.dtype);
+  const bool grad = at::GradMode::is_enabled() && inputs_embeds.requires_grad();
+  const bool checkpoint = m.opts.activation_checkpointing && grad;
+  at::Tensor x = inputs_embeds.contiguous();
+  const int64_t layers = static_cast<int64_t>(m.layers.size());
+  if (!packed_attention_supports(m.opts.dtype)) {
+    for (int64_t l = 0; l < layers; ++l) {
+      x = run_layer(checkpoint, x, [&m, l, layout, cos = cos, sin = sin](const at::Tensor& in) {
+        return m.grid_layer_forward(in, m.layers[l], layout, cos, sin);
+      });
+    }
+    if (!request.rows.empty()) x = x.index_select(0, index_tensor(request.rows));
+  } else {
+    x = m.planned_forward(x, layout.offsets, request, grad, checkpoint, cos, sin);
   }
   ForwardResult out;
   out.hidden = rms_norm(x, m.final_norm, m.cfg.rms_norm_eps);
   if (request.logits) out.logits = logits(out.hidden);
   return out;
+}
+
+at::Tensor LlamaModel::Impl::planned_forward(const at::Tensor& x, const std::vector<int64_t>& offsets,
+                                             const ForwardRequest& request, bool grad, bool checkpoint,
+                                             const at::Tensor& cos, const at::Tensor& sin) const {
+  std::vector<int64_t> requested = request.rows;
+  if (requested.empty()) {
+    requested.resize(static_cast<size_t>(x.size(0)));
+    std::iota(requested.begin(), requested.end(), 0);
+  }
+  // Constant rows only pay off when there is a backward to skip.
+  const RowPlan plan = RowPlan::make(offsets, grad ? request.constant_prefix : std::vector<int64_t>{},
+                                     requested);
+  auto rows = std::make_shared<PlannedRows>();
+  rows->offsets = plan.offsets;
+  rows->grad_offsets = plan.grad_offsets;
+  rows->tail_offsets = plan.tail_offsets;
+  rows->tail_is_all = plan.tail_rows.size() == plan.grad_rows.size();
+  rows->tail = index_tensor(plan.tail_rows);
+  at::Tensor xg = x, xc, cos_c, sin_c;
+  rows->cos = cos;
+  rows->sin = sin;
+  if (plan.has_constant_rows()) {
+    const at::Tensor g = index_tensor(plan.grad_rows), c = index_tensor(plan.constant_rows);
+    rows->kv_order = index_tensor(plan.kv_order);
+    xg = x.index_select(0, g);
+    rows->cos = cos.index_select(0, g);
+    rows->sin = sin.index_select(0, g);
+    xc = x.index_select(0, c).detach();
+    cos_c = cos.index_select(0, c);
+    sin_c = sin.index_select(0, c);
+  }
+  const int64_t layers = static_cast<int64_t>(this->layers.size());
+  for (int64_t l = 0; l < layers; ++l) {
+    const Layer& w = this->layers[l];
+    const bool last = l + 1 == layers;
+    at::Tensor kc, vc;
+    if (xc.defined()) {
+      at::NoGradGuard constant_rows;
+      auto [q, k, v] = rotated_qkv(xc, w, cos_c, sin_c);
+      kc = k;
+      vc = v;
+      if (!last) xc = attention_and_mlp(xc, q, k, v, w, plan.constant_offsets, plan.constant_offsets);
+    }
+    xg = run_layer(checkpoint, xg, [this, &w, kc, vc, rows, last](const at::Tensor& in) {
+      return grad_rows_forward(in, kc, vc, w, *rows, last);
+    });
+  }
+  return rows->tail_is_all && request.rows.empty() ? xg : xg.index_select(0, index_tensor(plan.output_rows));
 }
 
 ForwardResult LlamaModel::forward_padded(const at::Tensor& inputs_embeds, const std::vector<int64_t>& lengths,

@@ -42,10 +42,16 @@ struct LlmConfig;
 LlamaOptions llama_options(const LlmConfig& cfg);
 
 struct ForwardRequest {
-  // Packed rows whose outputs to return (empty = all rows, in order). They are
-  // gathered right after the last layer, before the final norm and lm_head.
+  // Packed rows whose outputs to return (empty = all rows, in order). float32
+  // and float64 run the last layer only from each sequence's first requested
+  // row on (row_plan.h); bf16 gathers them after the last layer.
   std::vector<int64_t> rows;
   bool logits = false;  // also apply the lm_head
+  // Per sequence, how many leading rows take inputs that need no gradient
+  // (empty = none). With `rows` and a float32/float64 model under autograd,
+  // those rows run without autograd and the backward skips them (row_plan.h):
+  // inputs_embeds gets no gradient there. Outputs are unchanged.
+  std::vector<int64_t> constant_prefix;
 };
 
 struct ForwardResult {

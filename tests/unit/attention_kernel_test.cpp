@@ -75,6 +75,31 @@ TEST(PackedCausalAttention, FirstRowReadsOnlyItsOwnValue) {
   }
 }
 
+// Queries only from the last rows of each sequence (q_offsets): exactly those
+// rows of the full result, and the same gradients for q, k and v. Covers a
+// sequence without query rows and an empty one.
+TEST(PackedCausalAttention, QuerySuffixEqualsThoseRowsOfTheFullResult) {
+  at::manual_seed(6);
+  const std::vector<int64_t> offsets = {0, 7, 11, 11, 16}, q_offsets = {0, 3, 3, 3, 8};
+  const std::vector<int64_t> rows = {4, 5, 6, 11, 12, 13, 14, 15};  // the last 3, 0, 0 and 5 rows
+  const int64_t T = 16, H = 4, KV = 2, hd = 5;
+  auto opt = at::TensorOptions().dtype(at::kDouble);
+  at::Tensor q0 = at::randn({T, H, hd}, opt), k0 = at::randn({T, KV, hd}, opt), v0 = at::randn({T, KV, hd}, opt);
+  at::Tensor go = at::randn({8, H * hd}, opt);
+  const at::Tensor idx = at::tensor(rows);
+  std::vector<at::Tensor> a = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  std::vector<at::Tensor> b = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  at::Tensor tail = packed_causal_attention(a[0].index_select(0, idx).contiguous(), a[1], a[2], offsets, 0.4, q_offsets);
+  at::Tensor full = packed_causal_attention(b[0], b[1], b[2], offsets, 0.4).index_select(0, idx);
+  EXPECT_LT((tail - full).abs().max().item<double>(), 1e-13);
+  (tail * go).sum().backward();
+  (full * go).sum().backward();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT((a[i].grad() - b[i].grad()).abs().max().item<double>(), 1e-12) << i;
+    EXPECT_GT(b[i].grad().abs().max().item<double>(), 0) << i;
+  }
+}
+
 TEST(PackedCausalAttention, ThreadCountDoesNotChangeBits) {
   at::manual_seed(5);
   const std::vector<int64_t> offsets = {0, 17, 20, 33, 34};

@@ -215,6 +215,48 @@ TEST_F(LlamaModelTest, FrozenWeightsGetNoGradAndCheckpointingMatches) {
   expect_close(grads[0], grads[1], 1e-12, "checkpointed vs plain gradient");
 }
 
+// LLM-SRec's use: trainable vectors spliced into token rows after a constant
+// prefix. Declaring the prefix constant (it then runs without autograd) must
+// change neither the outputs nor the gradients of what is trained.
+TEST_F(LlamaModelTest, ConstantPrefixKeepsOutputsAndGradients) {
+  auto plain = make(at::kDouble, tiny(), false);
+  auto ckpt = LlamaModel::load(dir_.string(), {at::kDouble, true});
+  const std::vector<int64_t> offsets{0, 6, 15, 19};
+  const std::vector<int64_t> slots{3, 8, 11, 18};  // trainable rows; 18 is also the last output
+  const std::vector<int64_t> rows{5, 14, 18, 12};
+  at::Tensor ids = at::randint(0, 50, {19}, at::kLong);
+  at::Tensor vectors0 = at::randn({4, 32}, at::kDouble);
+  at::Tensor probe = at::randn({4, 32}, at::kDouble);
+  auto run = [&](const LlamaModel& model, std::vector<int64_t> prefix, at::Tensor* grad) {
+    at::Tensor vectors = vectors0.clone().requires_grad_(true);
+    at::Tensor e = model.embed_tokens(ids).index_put({at::tensor(slots)}, vectors);
+    ForwardRequest req;
+    req.rows = rows;
+    req.constant_prefix = std::move(prefix);
+    at::Tensor hidden = model.forward(e, offsets, req).hidden;
+    (hidden * probe).sum().backward();
+    *grad = vectors.grad();
+    return hidden.detach();
+  };
+  at::Tensor g_full, g_split, g_ckpt;
+  const at::Tensor full = run(plain, {}, &g_full);
+  // Prefixes up to each sequence's first trainable row (3 of 6, 8 of 9, 3 of 4).
+  const at::Tensor split = run(plain, {3, 2, 3}, &g_split);
+  const at::Tensor split_ckpt = run(ckpt, {3, 2, 3}, &g_ckpt);
+  ASSERT_GT(g_full.abs().min().item<double>(), 0.0) << "every vector must get a gradient for this to check anything";
+  expect_close(split, full, 1e-12, "hidden with constant prefixes");
+  expect_close(g_split, g_full, 1e-12, "gradient with constant prefixes");
+  expect_close(split_ckpt, full, 1e-12, "hidden, checkpointed");
+  expect_close(g_ckpt, g_full, 1e-12, "gradient, checkpointed");
+  // Without autograd the prefix is ignored: same outputs.
+  at::NoGradGuard no_grad;
+  ForwardRequest req;
+  req.rows = rows;
+  req.constant_prefix = {3, 2, 3};
+  expect_close(plain.forward(plain.embed_tokens(ids), offsets, req).hidden,
+               plain.forward(plain.embed_tokens(ids), offsets, {rows, false}).hidden, 0, "no-grad forward");
+}
+
 TEST_F(LlamaModelTest, Bf16TracksFp32) {
   auto f32 = make(at::kFloat, tiny());
   auto bf16 = LlamaModel::load(dir_.string(), {at::kBFloat16, false});
