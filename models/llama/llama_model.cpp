@@ -32,13 +32,13 @@ struct Layer {
 
 at::ScalarType reduction_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
 
-// A RowPlan as the autograd rows' layers consume it.
+// A RowPlan with the tensors the autograd rows' layers index with.
 struct PlannedRows {
-  std::vector<int64_t> offsets, grad_offsets, tail_offsets;
-  at::Tensor kv_order;  // int64 [T]
-  at::Tensor tail;      // int64: the last layer's query rows among the autograd rows
+  RowPlan plan;
+  at::Tensor kv_order;       // int64 [T] (only with constant rows)
+  at::Tensor tail;           // int64: the last layer's query rows among the autograd rows
   bool tail_is_all = false;  // the last layer needs every autograd row (no gather)
-  at::Tensor cos, sin;  // RoPE tables of the autograd rows
+  at::Tensor cos, sin;       // RoPE tables of the autograd rows
 };
 
 }  // namespace
@@ -104,9 +104,10 @@ struct LlamaModel::Impl {
       k = at::cat({kc, k}).index_select(0, rows.kv_order);
       v = at::cat({vc, v}).index_select(0, rows.kv_order);
     }
-    if (!last || rows.tail_is_all) return attention_and_mlp(xg, q, k, v, w, rows.offsets, rows.grad_offsets);
-    return attention_and_mlp(xg.index_select(0, rows.tail), q.index_select(0, rows.tail), k, v, w, rows.offsets,
-                             rows.tail_offsets);
+    const RowPlan& p = rows.plan;
+    if (!last || rows.tail_is_all) return attention_and_mlp(xg, q, k, v, w, p.offsets, p.grad_offsets);
+    return attention_and_mlp(xg.index_select(0, rows.tail), q.index_select(0, rows.tail), k, v, w, p.offsets,
+                             p.tail_offsets);
   }
 
   // float32/float64 forward of packed rows x [T, D] to the requested rows'
@@ -115,17 +116,17 @@ struct LlamaModel::Impl {
   at::Tensor planned_forward(const at::Tensor& x, const std::vector<int64_t>& offsets, const ForwardRequest& request,
                              bool grad, bool checkpoint, const at::Tensor& cos, const at::Tensor& sin) const;
 
-  // The layout of a batch: the padded grid only where attention() cannot use
-  // the packed kernel (the same test attention() dispatches on).
+  // The layout of a batch: the padded grid only for the bf16 path (the same
+  // test forward() dispatches on).
   SequenceLayout layout_for(std::vector<int64_t> offsets) const {
     return SequenceLayout::from_offsets(std::move(offsets), reduction_dtype(opts.dtype),
                                         /*with_grid=*/!packed_attention_supports(opts.dtype));
   }
 
   // RoPE positions as the layers consume them: packed rows for float32/float64,
-  // the padded grid for bf16.
+  // the padded grid for bf16 (the same test forward() dispatches on).
   at::Tensor rope_rows(const SequenceLayout& layout) const {
-    return fused_ops_supported(opts.dtype) ? layout.positions : layout.grid_positions();
+    return packed_attention_supports(opts.dtype) ? layout.positions : layout.grid_positions();
   }
 };
 
@@ -329,12 +330,9 @@ at::Tensor LlamaModel::Impl::planned_forward(const at::Tensor& x, const std::vec
     std::iota(requested.begin(), requested.end(), 0);
   }
   // Constant rows only pay off when there is a backward to skip.
-  const RowPlan plan = RowPlan::make(offsets, grad ? request.constant_prefix : std::vector<int64_t>{},
-                                     requested);
   auto rows = std::make_shared<PlannedRows>();
-  rows->offsets = plan.offsets;
-  rows->grad_offsets = plan.grad_offsets;
-  rows->tail_offsets = plan.tail_offsets;
+  rows->plan = RowPlan::make(offsets, grad ? request.constant_prefix : std::vector<int64_t>{}, requested);
+  const RowPlan& plan = rows->plan;
   rows->tail_is_all = plan.tail_rows.size() == plan.grad_rows.size();
   rows->tail = index_tensor(plan.tail_rows);
   at::Tensor xg = x, xc, cos_c, sin_c;
