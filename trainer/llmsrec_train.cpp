@@ -122,7 +122,9 @@ class Trainer {
     }
     int64_t tokens_since = 0, steps_this_run = 0;
     auto last_log = Clock::now();
-    bool capped = false;  // train.max_steps reached: not persisted, a resume with a higher cap continues
+    // train.max_steps reached: not persisted, so a resume with a higher cap
+    // continues, and a resume of a run already at its cap runs no step.
+    bool capped = tc_.max_steps > 0 && pos_.global_step >= tc_.max_steps;
     while (!pos_.done && !capped && pos_.epoch < tc_.epochs) {
       sharding::EpochPlan plan(train_users_, seed_, pos_.epoch, ctx_.size(), ctx_.rank(), tc_.batch);
       const int64_t validate_every = std::max<int64_t>(1, plan.steps() / tc_.validations_per_epoch);

@@ -58,3 +58,13 @@ print("parameters differing:", bad[:5])
 sys.exit(1 if bad else 0)
 PY
 pass "killed at step >= 4 and resumed == uninterrupted, bitwise"
+
+# A resume of a run that already reached train.max_steps runs no further step
+# (the kill above can land after the last checkpoint, when only this holds).
+before=$(ls "$WORK"/full/ckpt-*.h5 | tail -1)
+mpirun -np 2 "$LLMSREC" train $(args "$WORK/full") --resume --json >"$WORK/again.json" 2>"$WORK/again.log" \
+  || fail "resume of a finished run failed: $(tail -3 "$WORK/again.log")"
+after=$(ls "$WORK"/full/ckpt-*.h5 | tail -1)
+[ "$before" = "$after" ] || fail "resume of a finished run trained on: $(basename "$before") -> $(basename "$after")"
+[ "$(json_get "$(tail -1 "$WORK/again.json")" '["steps"]')" = 16 ] || fail "resume of a finished run: $(cat "$WORK/again.json")"
+pass "resume of a run at train.max_steps runs no further step"
