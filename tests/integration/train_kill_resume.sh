@@ -8,10 +8,12 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 
 D="$WORK/data"
 make_tiny_training_data "$D"
+# Long enough that the kill (after the checkpoint of step 4) lands mid-run.
+STEPS=40
 
 args() {  # RUN_DIR
   echo --set run.dir="$1" --set train.dataset="$D/dataset.h5" --set train.targets="$D/targets.h5" \
-    --set llm.path="$D/llm" --set train.batch=3 --set train.max_steps=16 --set train.checkpoint_every=2 \
+    --set llm.path="$D/llm" --set train.batch=3 --set train.max_steps=$STEPS --set train.checkpoint_every=2 \
     --set train.valid_users=40 --set train.validations_per_epoch=4 --set teacher.hidden=16 --set cluster.control_port=0 \
     --set prompt.history_items=4 --set run.threads=1
 }
@@ -66,5 +68,5 @@ mpirun -np 2 "$LLMSREC" train $(args "$WORK/full") --resume --json >"$WORK/again
   || fail "resume of a finished run failed: $(tail -3 "$WORK/again.log")"
 after=$(ls "$WORK"/full/ckpt-*.h5 | tail -1)
 [ "$before" = "$after" ] || fail "resume of a finished run trained on: $(basename "$before") -> $(basename "$after")"
-[ "$(json_get "$(tail -1 "$WORK/again.json")" '["steps"]')" = 16 ] || fail "resume of a finished run: $(cat "$WORK/again.json")"
+[ "$(json_get "$(tail -1 "$WORK/again.json")" '["steps"]')" = "$STEPS" ] || fail "resume of a finished run: $(cat "$WORK/again.json")"
 pass "resume of a run at train.max_steps runs no further step"
