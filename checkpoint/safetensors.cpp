@@ -1,5 +1,7 @@
 #include "checkpoint/safetensors.h"
 
+#include "checkpoint/hf_model_dir.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -241,15 +243,7 @@ void SafetensorsReader::add_file(const std::string& path, const std::vector<std:
 SafetensorsReader SafetensorsReader::open(const std::string& path) {
   SafetensorsReader r;
   r.source_ = path;
-  std::string file = path;
-  if (fs::is_directory(path)) {
-    fs::path index = fs::path(path) / "model.safetensors.index.json";
-    fs::path single = fs::path(path) / "model.safetensors";
-    if (fs::exists(index)) file = index.string();
-    else if (fs::exists(single)) file = single.string();
-    else throw IoError(fmt::format("model directory '{}' has neither model.safetensors nor "
-                                   "model.safetensors.index.json", path));
-  }
+  const std::string file = hf_model_file(path, "weights");
   if (file.size() >= 5 && file.compare(file.size() - 5, 5, ".json") == 0) {
     std::ifstream in(file);
     if (!in) throw IoError(fmt::format("open '{}': {}", file, std::strerror(errno)));

@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "cluster/cluster_config.h"
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -26,7 +26,7 @@ uint64_t fnv1a(const void* data, size_t bytes) {
 
 }  // namespace
 
-nlohmann::json run_cluster_check(ClusterContext& ctx, const ClusterConfig& config, const ClusterCheckOptions& opt) {
+nlohmann::json run_cluster_check(RunContext& ctx, const ClusterConfig& config, const ClusterCheckOptions& opt) {
   if (opt.steps < 1) throw ConfigError(fmt::format("cluster check: --steps must be >= 1, found {}", opt.steps));
   if (opt.bytes < 4) throw ConfigError(fmt::format("cluster check: --bytes must be >= 4, found {}", opt.bytes));
   const int n = ctx.size();
@@ -40,7 +40,8 @@ nlohmann::json run_cluster_check(ClusterContext& ctx, const ClusterConfig& confi
   m.set("steps_total", static_cast<double>(opt.steps));
 
   // Each rank contributes rank+1 in every element: the sum is n(n+1)/2 everywhere.
-  at::Tensor buffer = at::empty({count}, at::kFloat);
+  // On the run's device: the check measures the path gradients take (NCCL on GPUs).
+  at::Tensor buffer = at::empty({count}, at::TensorOptions().dtype(at::kFloat).device(ctx.device()));
   const float expected = static_cast<float>(n) * static_cast<float>(n + 1) / 2.0f;
   double total_s = 0, best_busbw = 0;
   const auto started = Clock::now();
@@ -59,7 +60,8 @@ nlohmann::json run_cluster_check(ClusterContext& ctx, const ClusterConfig& confi
     }
     if (config.param_check_every > 0 && (step + 1) % config.param_check_every == 0) {
       ctx.set_phase(fmt::format("cluster check step {}: replica hash", step));
-      ctx.check_replicas_identical(fnv1a(buffer.data_ptr(), static_cast<size_t>(bytes)), step, "allreduced buffers");
+      const at::Tensor host = buffer.cpu();
+      ctx.check_replicas_identical(fnv1a(host.data_ptr(), static_cast<size_t>(bytes)), step, "allreduced buffers");
     }
     const double algbw = bytes / secs / 1e9;
     const double busbw = algbw * (n > 1 ? 2.0 * (n - 1) / n : 1.0);
@@ -91,6 +93,7 @@ nlohmann::json run_cluster_check(ClusterContext& ctx, const ClusterConfig& confi
   const double algbw = bytes * static_cast<double>(step) / total_s / 1e9;
   return {{"ranks", table},
           {"backend", ctx.world().backend()},
+          {"device", ctx.device_name()},
           {"steps", step},
           {"bytes", static_cast<int64_t>(bytes)},
           {"mean_algbw_gbps", algbw},

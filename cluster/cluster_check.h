@@ -6,7 +6,7 @@
 // of the replicated buffer every cluster.param_check_every steps, and stops
 // at the next step boundary after SIGUSR1/SIGTERM by throwing Preempted.
 //
-//   auto ctx = cluster::ClusterContext::create(cfg);
+//   auto ctx = cluster::RunContext::create(cfg.cluster, cfg.run, at::kFloat);
 //   nlohmann::json summary = cluster::run_cluster_check(*ctx, cfg.cluster, {.steps = 20});
 #pragma once
 
@@ -16,7 +16,7 @@
 
 namespace llmsrec::cluster {
 
-class ClusterContext;
+class RunContext;
 struct ClusterConfig;
 
 struct ClusterCheckOptions {
@@ -27,6 +27,6 @@ struct ClusterCheckOptions {
 
 // Collective: every rank. Returns the summary (rank table, bandwidth, steps).
 // Throws Preempted (exit 3) when the ranks agreed on a preemption signal.
-nlohmann::json run_cluster_check(ClusterContext& ctx, const ClusterConfig& config, const ClusterCheckOptions& options);
+nlohmann::json run_cluster_check(RunContext& ctx, const ClusterConfig& config, const ClusterCheckOptions& options);
 
 }  // namespace llmsrec::cluster

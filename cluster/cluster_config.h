@@ -2,7 +2,8 @@
 // plane (heartbeats, hung-rank watchdog, /metrics and /status over HTTP).
 //
 //   cluster:
-//     backend: auto          # nccl when built and CUDA is present, else mpi
+//     device: auto           # cuda:<local rank> when CUDA is there, else cpu
+//     backend: auto          # nccl when the device is CUDA and NCCL is built, else mpi
 //     timeout_s: 300         # deadline of every collective and every step
 //     heartbeat_timeout_s: 60
 //     control_port: 29400    # 0 = control plane off; -1 = any free port
@@ -16,6 +17,7 @@
 namespace llmsrec::cluster {
 
 struct ClusterConfig : core::ConfigSection {
+  std::string device = "auto";            // auto | cpu | cuda (cuda:<local rank>)
   std::string backend = "auto";           // auto | mpi | nccl | local
   double timeout_s = 300;                 // deadline of every collective and step (seconds)
   double heartbeat_interval_s = 5;        // a rank heartbeats to rank 0 this often (seconds)
@@ -27,8 +29,12 @@ struct ClusterConfig : core::ConfigSection {
   int64_t param_check_every = 100;        // steps between parameter-hash comparisons; 0 = never
 
   void visit(core::ConfigVisitor& v) override {
+    v.choice("device", device, {"auto", "cpu", "cuda"},
+             "where the LLM, heads, loss and optimizer state live: auto (cuda:<local rank> when libtorch has CUDA and "
+             "a GPU is visible, else cpu), cpu, cuda (one rank per GPU)");
     v.choice("backend", backend, {"auto", "mpi", "nccl", "local"},
-             "communicator: auto (nccl when built and CUDA is present, else mpi), mpi, nccl, local (one process, no MPI)");
+             "communicator: auto (nccl when the device is CUDA and NCCL is built, else mpi), mpi, nccl, local (one "
+             "process, no MPI)");
     v.field("timeout_s", timeout_s, "deadline of every collective and every step, seconds");
     v.field("heartbeat_interval_s", heartbeat_interval_s, "each rank heartbeats to rank 0 this often, seconds");
     v.field("heartbeat_timeout_s", heartbeat_timeout_s,

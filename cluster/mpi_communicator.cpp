@@ -63,7 +63,15 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
 
+  // Device tensors (cluster.backend: mpi on a CUDA run) are staged through
+  // host memory: MPI here is not CUDA-aware.
   void allreduce(at::Tensor& t, ReduceOp op) override {
+    if (!t.device().is_cpu()) {
+      at::Tensor host = t.cpu().contiguous();
+      allreduce(host, op);
+      t.copy_(host);
+      return;
+    }
     require_cpu_contiguous(t, "allreduce");
     if (op == ReduceOp::kAverage && !at::isFloatingType(t.scalar_type())) {
       throw ShapeError("MPI allreduce: average needs a floating-point tensor");
@@ -77,6 +85,12 @@ class MpiCommunicator final : public Communicator {
   }
 
   void broadcast(at::Tensor& t, int root) override {
+    if (!t.device().is_cpu()) {
+      at::Tensor host = t.cpu().contiguous();
+      broadcast(host, root);
+      t.copy_(host);
+      return;
+    }
     require_cpu_contiguous(t, "broadcast");
     MPI_Request req;
     check(MPI_Ibcast(t.data_ptr(), static_cast<int>(t.numel()), mpi_type(t.scalar_type(), "broadcast"), root, comm_,
@@ -86,6 +100,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   at::Tensor allgather(const at::Tensor& t) override {
+    if (!t.device().is_cpu()) return allgather(t.cpu().contiguous()).to(t.device());
     require_cpu_contiguous(t, "allgather");
     std::vector<int64_t> shape = {size_};
     for (auto d : t.sizes()) shape.push_back(d);

@@ -15,24 +15,17 @@
 //   }
 #pragma once
 
+#include "core/span.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace llmsrec::data {
 
-// A read-only view of contiguous values (C++17 has no std::span).
+// A read-only view of contiguous values (core/span.h).
 template <typename T>
-struct Span {
-  const T* ptr = nullptr;
-  int64_t len = 0;
-  const T* begin() const { return ptr; }
-  const T* end() const { return ptr + len; }
-  int64_t size() const { return len; }
-  bool empty() const { return len == 0; }
-  const T& operator[](int64_t i) const { return ptr[i]; }
-  const T& back() const { return ptr[len - 1]; }
-};
+using Span = core::Span<T>;
 
 // What the timestamp column means.
 enum class TimeKind {

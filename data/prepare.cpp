@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "core/run_config.h"
+#include "core/run_section.h"
 #include "data/k_core.h"
 #include "data/negatives.h"
 #include "data/readers.h"
@@ -138,16 +138,15 @@ RawInteractions read_raw(const DataConfig& cfg, uint64_t seed, core::ProgressRep
   throw ConfigError(fmt::format("config key 'data.format': unknown format '{}'", cfg.format));
 }
 
-uint64_t data_seed(const core::RunConfig& cfg) {
-  return static_cast<uint64_t>(cfg.data.seed >= 0 ? cfg.data.seed : cfg.run.seed);
+uint64_t data_seed(const DataConfig& data, const core::RunSection& run) {
+  return static_cast<uint64_t>(data.seed >= 0 ? data.seed : run.seed);
 }
 
-PrepareResult prepare(const core::RunConfig& cfg, core::ProgressReporter& progress) {
+PrepareResult prepare(const DataConfig& dc, const core::RunSection& run, core::ProgressReporter& progress) {
   auto t0 = std::chrono::steady_clock::now();
-  const DataConfig& dc = cfg.data;
-  const uint64_t seed = data_seed(cfg);
+  const uint64_t seed = data_seed(dc, run);
   PrepareResult r;
-  r.output = cfg.output_path(dc.output);
+  r.output = run.output_path(dc.output);
 
   LOG_INFO("prepare: reading {} data from '{}'", dc.format, dc.format == "synthetic" ? "(generated)" : dc.path);
   RawInteractions raw = read_raw(dc, seed, &progress);
@@ -155,7 +154,7 @@ PrepareResult prepare(const core::RunConfig& cfg, core::ProgressReporter& progre
            raw.items.size(), raw.skipped_lines);
   r.dataset = build_dataset(raw, dc, seed, progress, &r.stats);
   Dataset& ds = r.dataset;
-  ds.resolved_config = cfg.resolved_yaml;
+  ds.resolved_config = run.resolved_yaml;
   ds.name = !dc.name.empty()         ? dc.name
             : dc.format == "synthetic" ? std::string("synthetic")
                                        : std::filesystem::path(dc.path).lexically_normal().filename().string();

@@ -17,7 +17,7 @@
 #include "data/raw_interactions.h"
 
 namespace llmsrec::core {
-struct RunConfig;
+struct RunSection;
 }
 
 namespace llmsrec::data {
@@ -40,7 +40,7 @@ Dataset build_dataset(const RawInteractions& raw, const DataConfig& cfg, uint64_
 RawInteractions read_raw(const DataConfig& cfg, uint64_t seed, core::ProgressReporter* progress = nullptr);
 
 // data.seed, or run.seed when data.seed = -1.
-uint64_t data_seed(const core::RunConfig& cfg);
+uint64_t data_seed(const DataConfig& data, const core::RunSection& run);
 
 struct PrepareResult {
   Dataset dataset;
@@ -49,8 +49,8 @@ struct PrepareResult {
   double seconds = 0;     // wall time of the whole prepare
 };
 
-// Everything: read, build, save (atomically) to cfg.output_path(cfg.data.output).
-PrepareResult prepare(const core::RunConfig& cfg, core::ProgressReporter& progress);
+// Everything: read, build, save (atomically) to run.output_path(data.output).
+PrepareResult prepare(const DataConfig& data, const core::RunSection& run, core::ProgressReporter& progress);
 
 // The --json summary: users, items, interactions, train_interactions,
 // valid_users, test_users, skipped_lines, empty_titles, time_kind, output, seconds, ...

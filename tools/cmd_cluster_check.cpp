@@ -3,11 +3,11 @@
 #include <CLI/CLI.hpp>
 
 #include "cluster/cluster_check.h"
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
 #include "cluster/signals.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "tools/command.h"
 
 namespace {
@@ -24,7 +24,7 @@ class ClusterCheckCommand : public llmsrec::tools::Command {
   nlohmann::json run() override {
     using namespace llmsrec;
     auto cfg = load_config();
-    auto ctx = cluster::ClusterContext::create(cfg);
+    auto ctx = llmsrec::app::create_run_context(cfg);
     try {
       auto summary = cluster::run_cluster_check(*ctx, cfg.cluster, options_);
       ctx->set_phase("done");

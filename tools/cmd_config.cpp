@@ -3,7 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "tools/command.h"
 
 namespace {

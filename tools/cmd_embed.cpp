@@ -6,9 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
 #include "core/progress.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "tools/command.h"
 #include "trainer/llmsrec_embed.h"
 #include "trainer/llmsrec_setup.h"
@@ -26,20 +26,20 @@ class EmbedCommand : public llmsrec::tools::Command {
   }
   nlohmann::json run() override {
     auto cfg = load_config();
-    auto ctx = llmsrec::cluster::ClusterContext::create(cfg);  // Collective
-    auto setup = llmsrec::trainer::load_llmsrec(cfg);
+    auto ctx = llmsrec::app::create_run_context(cfg);  // Collective
+    auto setup = llmsrec::trainer::load_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx);
     llmsrec::trainer::EmbedOptions opt;
-    opt.checkpoint = llmsrec::trainer::load_trained(setup, cfg, checkpoint_, !last_);
+    opt.checkpoint = llmsrec::trainer::load_trained(setup, llmsrec::app::llmsrec_sections(cfg), checkpoint_, !last_);
     opt.weights = llmsrec::trainer::weights_used(opt.checkpoint, !last_);
-    opt.output = output_.empty() ? cfg.output_path(cfg.embed.output) : output_;
+    opt.output = output_.empty() ? cfg.run.output_path(cfg.embed.output) : output_;
     opt.batch = batch_ > 0 ? batch_ : cfg.embed.batch;
     opt.chunk_rows = static_cast<uint64_t>(cfg.embed.chunk_rows);
     opt.queue_blocks = cfg.embed.queue_blocks;
-    opt.dataset = std::filesystem::absolute(cfg.output_path(cfg.train.dataset)).string();
-    opt.config_yaml = cfg.resolved_yaml;
+    opt.dataset = std::filesystem::absolute(cfg.run.output_path(cfg.train.dataset)).string();
+    opt.config_yaml = cfg.run.resolved_yaml;
     llmsrec::core::TerminalProgress progress;
     if (ctx->rank() == 0) opt.progress = &progress;
-    return llmsrec::trainer::embed_hidden(setup, ctx->world(), opt);  // Collective
+    return llmsrec::trainer::embed_hidden(setup, ctx->host_comm(), opt);  // Collective
   }
   void print_human(const nlohmann::json& s) override {
     std::cout << fmt::format("wrote {} ({} items + {} users, {:.1f} MB) in {:.1f}s: {:.1f} rows/s on {} rank(s)\n",

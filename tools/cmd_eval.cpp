@@ -7,10 +7,10 @@
 
 #include <algorithm>
 
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
 #include "core/rng.h"
 #include "sharding/epoch_plan.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "tools/command.h"
 #include "trainer/llmsrec_eval.h"
 #include "trainer/llmsrec_setup.h"
@@ -33,10 +33,10 @@ class EvalCommand : public llmsrec::tools::Command {
   }
   nlohmann::json run() override {
     auto cfg = load_config();
-    auto ctx = llmsrec::cluster::ClusterContext::create(cfg);  // Collective
-    auto setup = llmsrec::trainer::load_llmsrec(cfg);
-    std::string used = llmsrec::trainer::load_trained(setup, cfg, checkpoint_, !last_);
-    at::Tensor items = llmsrec::trainer::item_table(setup, ctx->world(), 32);
+    auto ctx = llmsrec::app::create_run_context(cfg);  // Collective
+    auto setup = llmsrec::trainer::load_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx);
+    std::string used = llmsrec::trainer::load_trained(setup, llmsrec::app::llmsrec_sections(cfg), checkpoint_, !last_);
+    at::Tensor items = llmsrec::trainer::item_table(setup, ctx->host_comm(), 32);
     llmsrec::trainer::EvalOptions opt;
     opt.split = split_;
     opt.full_ranking = !no_full_;
@@ -52,7 +52,7 @@ class EvalCommand : public llmsrec::tools::Command {
       std::sort(rows.begin(), rows.end());
       opt.rows = rows;
     }
-    auto result = llmsrec::trainer::evaluate(setup, ctx->world(), items, opt);
+    auto result = llmsrec::trainer::evaluate(setup, ctx->host_comm(), items, opt);
     nlohmann::json out = result.to_json();
     out["split"] = split_;
     out["checkpoint"] = used;

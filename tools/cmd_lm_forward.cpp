@@ -2,7 +2,7 @@
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "models/llama/generate.h"
 #include "tools/command.h"
 

@@ -3,7 +3,7 @@
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "core/error.h"
 #include "models/llama/generate.h"
 #include "models/llama/tokenizer.h"

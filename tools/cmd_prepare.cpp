@@ -2,7 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/progress.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "data/prepare.h"
 #include "tools/command.h"
 
@@ -14,7 +14,7 @@ class PrepareCommand : public llmsrec::tools::Command {
   nlohmann::json run() override {
     auto cfg = load_config();
     llmsrec::core::TerminalProgress progress;
-    return llmsrec::data::prepare_summary(llmsrec::data::prepare(cfg, progress));
+    return llmsrec::data::prepare_summary(llmsrec::data::prepare(cfg.data, cfg.run, progress));
   }
 };
 

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "data/dataset.h"
 #include "tools/command.h"
 #include "trainer/teacher_eval.h"
@@ -15,7 +15,7 @@
 
 namespace {
 
-using llmsrec::core::RunConfig;
+using llmsrec::app::RunConfig;
 
 // Options shared by the teacher commands: the dataset and the checkpoint default to run.dir.
 class TeacherCommand : public llmsrec::tools::Command {
@@ -26,10 +26,10 @@ class TeacherCommand : public llmsrec::tools::Command {
     app.add_option("--teacher", teacher_, "teacher.h5 (default: run.dir/teacher.output)");
   }
   std::string dataset_path(const RunConfig& cfg) const {
-    return dataset_.empty() ? cfg.output_path(cfg.data.output) : dataset_;
+    return dataset_.empty() ? cfg.run.output_path(cfg.data.output) : dataset_;
   }
   std::string teacher_path(const RunConfig& cfg) const {
-    return teacher_.empty() ? cfg.output_path(cfg.teacher.output) : teacher_;
+    return teacher_.empty() ? cfg.run.output_path(cfg.teacher.output) : teacher_;
   }
   std::string dataset_, teacher_;
 };
@@ -48,7 +48,7 @@ class TeacherTrainCommand : public TeacherCommand {
     llmsrec::trainer::TeacherTrainOptions opt;
     opt.resume = resume_;
     opt.progress = &progress;
-    return llmsrec::trainer::train_teacher(cfg, ds, opt);
+    return llmsrec::trainer::train_teacher(llmsrec::app::teacher_sections(cfg), ds, opt);
   }
 
  private:
@@ -69,7 +69,7 @@ class TeacherEvalCommand : public TeacherCommand {
     std::vector<llmsrec::trainer::EvalSplit> splits;
     if (split_ != "test") splits.push_back(llmsrec::trainer::EvalSplit::kValid);
     if (split_ != "valid") splits.push_back(llmsrec::trainer::EvalSplit::kTest);
-    return llmsrec::trainer::evaluate_teacher_checkpoint(cfg, ds, teacher_path(cfg), weights_, splits,
+    return llmsrec::trainer::evaluate_teacher_checkpoint(llmsrec::app::teacher_sections(cfg), ds, teacher_path(cfg), weights_, splits,
                                                           sasrec_ || cfg.teacher.eval_protocol == "sasrec");
   }
 
@@ -88,8 +88,8 @@ class TeacherExportCommand : public TeacherCommand {
     RunConfig cfg = load_config();
     auto ds = llmsrec::data::load_dataset(dataset_path(cfg));
     llmsrec::core::TerminalProgress progress;
-    const std::string out = output_.empty() ? cfg.output_path(cfg.teacher.export_.output) : output_;
-    return llmsrec::trainer::export_teacher(cfg, ds, teacher_path(cfg), out, &progress);
+    const std::string out = output_.empty() ? cfg.run.output_path(cfg.teacher.export_.output) : output_;
+    return llmsrec::trainer::export_teacher(llmsrec::app::teacher_sections(cfg), ds, teacher_path(cfg), out, &progress);
   }
 
  private:
@@ -114,13 +114,13 @@ class TeacherBenchCommand : public TeacherCommand {
     opt.write_checkpoint = false;
     opt.final_eval = false;
     cfg.teacher.eval_every = 0;
-    nlohmann::json r = llmsrec::trainer::train_teacher(cfg, ds, opt);
+    nlohmann::json r = llmsrec::trainer::train_teacher(llmsrec::app::teacher_sections(cfg), ds, opt);
     const double s = r["seconds_per_epoch"].get<double>();
     return {{"epochs", epochs_},
             {"seconds_per_epoch", s},
             {"reference_seconds_per_epoch", reference_s_},
             {"speedup_vs_reference", s > 0 ? reference_s_ / s : 0.0},
-            {"threads", llmsrec::trainer::teacher_threads(cfg)},
+            {"threads", llmsrec::trainer::teacher_threads(llmsrec::app::teacher_sections(cfg))},
             {"loss", r["loss"]}};
   }
 

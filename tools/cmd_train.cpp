@@ -1,9 +1,9 @@
 // `llmsrec train`: LLM-SRec training under mpirun/srun (or alone).
 #include <CLI/CLI.hpp>
 
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
 #include "core/progress.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "tools/command.h"
 #include "trainer/llmsrec_train.h"
 
@@ -17,12 +17,12 @@ class TrainCommand : public llmsrec::tools::Command {
   }
   nlohmann::json run() override {
     auto cfg = load_config();
-    auto ctx = llmsrec::cluster::ClusterContext::create(cfg);  // Collective
+    auto ctx = llmsrec::app::create_run_context(cfg);  // Collective
     llmsrec::core::TerminalProgress progress;
     llmsrec::trainer::TrainOptions opt;
     opt.resume = resume_;
     if (ctx->rank() == 0) opt.progress = &progress;
-    return llmsrec::trainer::train_llmsrec(cfg, *ctx, opt);
+    return llmsrec::trainer::train_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx, opt);
   }
 
  private:

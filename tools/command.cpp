@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/log.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 
 namespace llmsrec::tools {
 
@@ -27,8 +27,8 @@ void Command::add_config_options(CLI::App& app, bool config_required) {
       ->allow_extra_args(false);
 }
 
-core::RunConfig Command::load_config() const {
-  core::RunConfig cfg = core::load_run_config(common.config_file, common.overrides);
+app::RunConfig Command::load_config() const {
+  app::RunConfig cfg = app::load_run_config(common.config_file, common.overrides);
   spdlog::set_level(spdlog::level::from_str(cfg.run.log_level));
   return cfg;
 }

@@ -17,7 +17,7 @@ namespace CLI {
 class App;
 }
 
-namespace llmsrec::core {
+namespace llmsrec::app {
 struct RunConfig;
 }
 
@@ -47,7 +47,7 @@ class Command {
   // Adds -c/--config and --set to `app` (every config-driven command calls it).
   void add_config_options(CLI::App& app, bool config_required = false);
   // Loads defaults + -c file + --set overrides; sets log level and threads.
-  core::RunConfig load_config() const;
+  app::RunConfig load_config() const;
 };
 
 struct CommandInfo {

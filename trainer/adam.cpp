@@ -12,7 +12,8 @@ namespace llmsrec::trainer {
 Adam::Adam(std::vector<at::Tensor> params, const AdamOptions& opt)
     : params_(std::move(params)), opt_(opt) {
   for (auto& p : params_) {
-    LLMSREC_ASSERT(p.scalar_type() == at::kFloat && p.is_contiguous(), "Adam needs contiguous float32 params");
+    LLMSREC_ASSERT(p.is_contiguous() && (p.scalar_type() == at::kFloat || !p.device().is_cpu() || opt.generic),
+                   "Adam's CPU kernel needs contiguous float32 params");
     m_.push_back(at::zeros_like(p));
     v_.push_back(at::zeros_like(p));
   }
@@ -30,6 +31,16 @@ void Adam::step() {
     at::Tensor g = p.mutable_grad();
     if (!g.defined()) continue;
     g = g.contiguous();
+    if (opt_.generic || !p.device().is_cpu()) {
+      // torch.optim.Adam's single-tensor formula, as tensor ops.
+      at::NoGradGuard no_grad;
+      m_[i].mul_(opt_.beta1).add_(g, 1.0 - opt_.beta1);
+      v_[i].mul_(opt_.beta2).addcmul_(g, g, 1.0 - opt_.beta2);
+      at::Tensor denom = (v_[i].sqrt() * inv_bc2_sqrt).add_(opt_.eps);
+      p.addcdiv_(m_[i], denom, -static_cast<double>(step_size));
+      p.mutable_grad().reset();
+      continue;
+    }
     float* pp = p.data_ptr<float>();
     const float* gp = g.data_ptr<float>();
     float* mp = m_[i].data_ptr<float>();

@@ -1,7 +1,9 @@
-// Adam with PyTorch's update rule (torch.optim.Adam, no weight decay), fused
-// into one pass per parameter over raw float memory: one read of p, g, m, v
-// and one write of p, m, v, instead of ~8 tensor ops. State (m, v, step) is
-// exposed for checkpoints.
+// Adam with PyTorch's update rule (torch.optim.Adam, no weight decay). On the
+// CPU it is fused into one pass per parameter over raw float memory (one read
+// of p, g, m, v and one write of p, m, v, instead of ~8 tensor ops); on any
+// other device, or with `generic`, it runs as ATen tensor ops (the same
+// formula, tests/unit/adam_test.cpp holds the two equal). State (m, v, step)
+// lives on the parameters' device and is exposed for checkpoints.
 //
 //   Adam opt(params, {.lr = 1e-3, .beta2 = 0.98});
 //   loss.backward();  opt.step();   // consumes and clears the gradients
@@ -19,6 +21,7 @@ struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
+  bool generic = false;  // ATen ops even on the CPU (llm.kernels: generic)
 };
 
 class Adam {

@@ -51,7 +51,7 @@ std::string part_path(const std::string& output, int rank, int world) {
 }
 
 std::vector<float> to_rows(const at::Tensor& t) {
-  at::Tensor c = t.to(at::kFloat).contiguous();
+  at::Tensor c = t.to(at::kCPU, at::kFloat).contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
 }
 

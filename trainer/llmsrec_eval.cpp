@@ -64,7 +64,7 @@ at::Tensor item_table(const LlmSrecSetup& s, cluster::Communicator& comm, int64_
   for (int64_t i = begin; i < end; i += batch) {
     std::vector<const BuiltPrompt*> prompts;
     for (int64_t j = i; j < std::min(end, i + batch); ++j) prompts.push_back(&s.prompts->item(static_cast<int32_t>(j + 1)));
-    parts.push_back(s.model->item_vectors(prompts));
+    parts.push_back(s.model->item_vectors(prompts).cpu());
   }
   const int64_t dim = s.model->f_item().named_parameters()[4].second.size(0);
   at::Tensor local = parts.empty() ? at::zeros({0, dim}) : at::cat(parts, 0);
@@ -87,7 +87,7 @@ at::Tensor user_vectors(const LlmSrecSetup& s, cluster::Communicator& comm, cons
     }
     std::vector<const BuiltPrompt*> ptrs;
     for (auto& b : built) ptrs.push_back(&b);
-    parts.push_back(raw_hidden ? s.model->encode(ptrs, true) : s.model->user_vectors(ptrs));
+    parts.push_back((raw_hidden ? s.model->encode(ptrs, true) : s.model->user_vectors(ptrs)).cpu());
   }
   const int64_t dim = raw_hidden ? s.llm_hidden_size() : s.model->f_user().named_parameters()[4].second.size(0);
   at::Tensor local = parts.empty() ? at::zeros({0, dim}) : at::cat(parts, 0);

@@ -39,7 +39,9 @@ struct EvalResult {
   nlohmann::json to_json() const;
 };
 
-// Collective. f_item(h_i) for every item: [I+1, out_dim], row 0 zeros.
+// Collective over `comm`, which carries host tensors (the run context's
+// host_comm(): MPI, or local): vectors come off the device, scores and metrics
+// are host work. f_item(h_i) for every item: [I+1, out_dim] on the host, row 0 zeros.
 at::Tensor item_table(const LlmSrecSetup& s, cluster::Communicator& comm, int64_t batch);
 
 // Collective. Uses the fixed candidates of dataset.h5 for the split.

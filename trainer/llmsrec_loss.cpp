@@ -32,7 +32,7 @@ at::Tensor others_of(const at::Tensor& local, cluster::Communicator& comm) {
   comm.allreduce(&max_rows, 1, cluster::ReduceOp::kMax);
   at::Tensor padded = at::zeros({max_rows, local.size(1)}, local.options());
   padded.narrow(0, 0, rows).copy_(local.detach());
-  at::Tensor counts = at::tensor({rows});
+  at::Tensor counts = at::tensor({rows}).to(local.device());
   at::Tensor all = comm.allgather(padded);      // [world, max_rows, k]
   at::Tensor all_counts = comm.allgather(counts);  // [world, 1]
   std::vector<at::Tensor> parts;
@@ -59,7 +59,7 @@ LossParts llmsrec_loss(const LossInputs& in, const LossConfig& cfg, const LossNo
 
   // Retrieval: candidates [b, C, k] . user [b, k] -> logits [b, C]; target index 0.
   at::Tensor logits = at::bmm(in.items, in.user.unsqueeze(2)).squeeze(2);
-  at::Tensor labels = at::zeros({b}, at::kLong);
+  at::Tensor labels = at::zeros({b}, in.user.options().dtype(at::kLong));
   at::Tensor rec_sum = b > 0 ? at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum) : at::zeros({}, total.options());
   total = total + cfg.rec_weight * rec_sum / global;
 

@@ -19,28 +19,33 @@ namespace {
 enum HeadId : uint64_t { kFItem = 1, kFUser = 2, kFItemOut = 3, kFCfUser = 4, kTokens = 5 };
 
 // normal(mean, std) of the LLM's input embedding matrix, as the reference initialises the output tokens.
-at::Tensor token_init(const at::Tensor& embed, uint64_t seed, uint64_t which) {
+at::Tensor token_init(const at::Tensor& embed, uint64_t seed, uint64_t which, c10::Device device) {
   at::Tensor e = embed.to(at::kFloat);
   const double mean = e.mean().item<double>(), std = e.std().item<double>();
   core::Rng rng(core::stream_seed(seed, core::Stream::kInit, kTokens, which));
   std::vector<float> v(static_cast<size_t>(e.size(1)));
   for (auto& x : v) x = static_cast<float>(mean + std * rng.normal());
-  return at::from_blob(v.data(), {e.size(1)}, at::kFloat).clone().requires_grad_(true);
+  // clone: from_blob aliases v, and .to() on the same device returns the alias.
+  return at::from_blob(v.data(), {e.size(1)}, at::kFloat).clone().to(device).requires_grad_(true);
 }
 }  // namespace
 
+int64_t constant_prefix(const models::prompt::BuiltPrompt& p) {
+  return p.emb_slots.empty() ? p.out_slot : std::min(p.emb_slots.front(), p.out_slot);
+}
+
 LlmSrecModel::LlmSrecModel(const models::llama::LlamaModel& llm, at::Tensor teacher_items, const TrainConfig& cfg,
-                           uint64_t seed)
-    : llm_(llm), teacher_items_(teacher_items.to(at::kFloat).contiguous()) {
+                           uint64_t seed, c10::Device device)
+    : llm_(llm), device_(device), teacher_items_(teacher_items.to(device, at::kFloat).contiguous()) {
   const int64_t d_llm = llm.config().hidden_size;
   const int64_t d_teacher = teacher_items_.size(1);
-  f_i_ = MlpHead("f_I", d_teacher, d_llm, d_llm, Activation::kLeakyRelu, seed, kFItem);
-  f_user_ = MlpHead("f_user", d_llm, cfg.user_hidden, cfg.out_dim, Activation::kLeakyRelu, seed, kFUser);
-  f_item_ = MlpHead("f_item", d_llm, cfg.user_hidden, cfg.out_dim, Activation::kLeakyRelu, seed, kFItemOut);
-  f_cf_user_ = MlpHead("f_CF-user", d_teacher, cfg.cf_hidden, cfg.out_dim, Activation::kGelu, seed, kFCfUser);
+  f_i_ = MlpHead("f_I", d_teacher, d_llm, d_llm, Activation::kLeakyRelu, seed, kFItem, device);
+  f_user_ = MlpHead("f_user", d_llm, cfg.user_hidden, cfg.out_dim, Activation::kLeakyRelu, seed, kFUser, device);
+  f_item_ = MlpHead("f_item", d_llm, cfg.user_hidden, cfg.out_dim, Activation::kLeakyRelu, seed, kFItemOut, device);
+  f_cf_user_ = MlpHead("f_CF-user", d_teacher, cfg.cf_hidden, cfg.out_dim, Activation::kGelu, seed, kFCfUser, device);
   const at::Tensor embed = llm.weights().front();
-  user_out_ = token_init(embed, seed, 0);
-  item_out_ = token_init(embed, seed, 1);
+  user_out_ = token_init(embed, seed, 0, device);
+  item_out_ = token_init(embed, seed, 1, device);
 }
 
 at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const {
@@ -48,8 +53,7 @@ at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPro
   std::vector<int64_t> emb_items;
   for (const auto* p : prompts) {
     const int64_t base = offsets.back();
-    // Text before the first injected vector depends on no trainable parameter.
-    constant_prefix.push_back(p->emb_slots.empty() ? p->out_slot : std::min(p->emb_slots.front(), p->out_slot));
+    constant_prefix.push_back(trainer::constant_prefix(*p));
     ids.insert(ids.end(), p->ids.begin(), p->ids.end());
     for (size_t j = 0; j < p->emb_slots.size(); ++j) {
       emb_rows.push_back(base + p->emb_slots[j]);
@@ -59,13 +63,14 @@ at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPro
     offsets.push_back(static_cast<int64_t>(ids.size()));
   }
   const at::ScalarType dtype = llm_.dtype();
-  at::Tensor x = llm_.embed_tokens(at::tensor(ids, at::kLong));  // [T, D], frozen
-  at::Tensor item_rows = f_i_.forward(teacher_items_.index_select(0, at::tensor(emb_items, at::kLong)));
+  const auto index = [this](const std::vector<int64_t>& v) { return at::tensor(v, at::kLong).to(device_); };
+  at::Tensor x = llm_.embed_tokens(index(ids));  // [T, D], frozen
+  at::Tensor item_rows = f_i_.forward(teacher_items_.index_select(0, index(emb_items)));
   at::Tensor token = (user ? user_out_ : item_out_).unsqueeze(0).expand({static_cast<int64_t>(out_rows.size()), -1});
   std::vector<int64_t> rows = emb_rows;
   rows.insert(rows.end(), out_rows.begin(), out_rows.end());
   at::Tensor values = at::cat({item_rows, token}, 0).to(dtype);
-  x = x.index_put({at::tensor(rows, at::kLong)}, values);  // out of place: gradients reach `values`
+  x = x.index_put({index(rows)}, values);  // out of place: gradients reach `values`
   models::llama::ForwardRequest req;
   req.rows = out_rows;
   req.constant_prefix = std::move(constant_prefix);
@@ -81,7 +86,7 @@ at::Tensor LlmSrecModel::item_vectors(const std::vector<const models::prompt::Bu
 }
 
 at::Tensor LlmSrecModel::cf_vectors(const at::Tensor& teacher_users) const {
-  return f_cf_user_.forward(teacher_users.to(at::kFloat));
+  return f_cf_user_.forward(teacher_users.to(device_, at::kFloat));
 }
 
 std::vector<std::pair<std::string, at::Tensor>> LlmSrecModel::named_parameters() const {

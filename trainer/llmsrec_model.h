@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <string>
@@ -32,10 +33,18 @@ namespace llmsrec::trainer {
 
 struct TrainConfig;
 
+// Leading rows of a prompt whose inputs depend on no trainable parameter (the
+// text before its first injected vector or output token).
+int64_t constant_prefix(const models::prompt::BuiltPrompt& p);
+
 class LlmSrecModel {
  public:
-  // `teacher_items`: the teacher's raw item table E [I+1, d_teacher] (row 0 = padding).
-  LlmSrecModel(const models::llama::LlamaModel& llm, at::Tensor teacher_items, const TrainConfig& cfg, uint64_t seed);
+  // `teacher_items`: the teacher's raw item table E [I+1, d_teacher] (row 0 =
+  // padding). Every trainable tensor and the table live on `device` (the
+  // LLM's); initial values are drawn on the host, the same on every machine.
+  LlmSrecModel(const models::llama::LlamaModel& llm, at::Tensor teacher_items, const TrainConfig& cfg, uint64_t seed,
+               c10::Device device);
+  c10::Device device() const { return device_; }
 
   // Final-norm hidden states at each prompt's output slot: [N, D] float32.
   at::Tensor encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const;
@@ -51,6 +60,7 @@ class LlmSrecModel {
 
  private:
   const models::llama::LlamaModel& llm_;
+  c10::Device device_;
   at::Tensor teacher_items_;
   models::heads::MlpHead f_i_, f_user_, f_item_, f_cf_user_;
   at::Tensor user_out_, item_out_;  // [D]

@@ -12,13 +12,18 @@
 #include <fmt/ranges.h>
 
 #include "checkpoint/checkpoint_store.h"
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
+#include "cluster/device_choice.h"
 #include "cluster/gradient_fusion.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/rng.h"
-#include "core/run_config.h"
+#include "core/run_section.h"
+#include "models/llama/llm_config.h"
+#include "models/prompt/prompt_config.h"
+#include "trainer/llmsrec_sections.h"
+#include "trainer/train_config.h"
 #include "models/prompt/prompt_builder.h"
 #include "sharding/epoch_plan.h"
 #include "trainer/llmsrec_eval.h"
@@ -26,7 +31,9 @@
 #include "trainer/llmsrec_model.h"
 #include "trainer/llmsrec_setup.h"
 #include "trainer/adam.h"
+#include "trainer/model_flops.h"
 #include "trainer/step_profile.h"
+#include "models/llama/llama_model.h"
 
 namespace llmsrec::trainer {
 namespace {
@@ -85,16 +92,22 @@ std::vector<int32_t> sample_negatives(int64_t num_items, const std::unordered_se
 struct StepOutput {
   LossParts loss;
   int64_t tokens = 0;
+  double model_flops = 0;  // the frozen LLM's forward + backward to its inputs (model_flops.h)
 };
 
 class Trainer {
  public:
-  Trainer(const core::RunConfig& cfg, cluster::ClusterContext& ctx, const TrainOptions& opt)
+  Trainer(const LlmSrecSections& cfg, cluster::RunContext& ctx, const TrainOptions& opt)
       : cfg_(cfg), tc_(cfg.train), ctx_(ctx), opt_(opt), seed_(static_cast<uint64_t>(cfg.run.seed)),
-        setup_(load_llmsrec(cfg)), named_(setup_.model->named_parameters()), params_(setup_.model->parameters()),
-        fusion_(params_), adam_(params_, {.lr = tc_.lr, .beta1 = tc_.beta1, .beta2 = tc_.beta2, .eps = 1e-8}),
+        setup_(load_llmsrec(cfg, ctx)), named_(setup_.model->named_parameters()), params_(setup_.model->parameters()),
+        fusion_(params_), adam_(params_, {.lr = tc_.lr, .beta1 = tc_.beta1, .beta2 = tc_.beta2, .eps = 1e-8,
+                        .generic = cfg.llm.kernels == "generic"}),
         store_(cfg.run.dir, static_cast<int>(tc_.keep_checkpoints)) {
     pos_.lr = tc_.lr;
+    if (opt_.bench && ctx_.on_cuda()) {
+      const c10::Device device = ctx_.device();
+      profile_.set_sync([device] { cluster::synchronize_device(device); });
+    }
     const data::Dataset& ds = setup_.dataset;
     for (int64_t u = 0; u < ds.num_users(); ++u) {
       if (ds.train_items(u).size() >= 2) train_users_.push_back(u);
@@ -141,7 +154,7 @@ class Trainer {
         ctx_.set_step(pos_.global_step);
         ctx_.set_phase(fmt::format("epoch {} step {}: train", pos_.epoch, pos_.step_in_epoch));
         StepOutput out = step(plan.step(pos_.step_in_epoch));
-        profile_.finish_step(out.tokens);
+        profile_.finish_step(out.tokens, out.model_flops);
         ++pos_.global_step;
         if (opt_.bench && pos_.global_step == opt_.bench_warmup_steps) profile_.reset();
         tokens_since += out.tokens;
@@ -191,7 +204,10 @@ class Trainer {
             {"global_batch", tc_.batch * ctx_.size()},
             {"parameter_hash", fmt::format("{:016x}", cluster::parameter_hash(params_))},
             {"seconds", std::chrono::duration<double>(Clock::now() - start).count()},
-            {"step_profile", profile_.to_json()}};
+            {"step_profile", profile_.to_json()},
+            {"device", ctx_.device_name()},
+            {"llm_hidden_size", setup_.llm->config().hidden_size},
+            {"llm_intermediate_size", setup_.llm->config().intermediate_size}};
   }
 
  private:
@@ -228,25 +244,32 @@ class Trainer {
         out.tokens += static_cast<int64_t>(p.ids.size());
       }
       for (auto* p : item_prompts) out.tokens += static_cast<int64_t>(p->ids.size());
+      std::vector<SequenceShape> shapes;
+      for (const auto& group : {up, item_prompts}) {
+        for (const BuiltPrompt* p : group) shapes.push_back({static_cast<int64_t>(p->ids.size()), constant_prefix(*p)});
+      }
+      out.model_flops = llm_step_flops(setup_.llm->config(), shapes, /*backward=*/true);
       timer.emplace(profile_, StepPhase::kLlmForward);
       user_hidden = setup_.model->encode(up, true);
       item_hidden = setup_.model->encode(item_prompts, false);
       timer.emplace(profile_, StepPhase::kHeads);
       in.user = setup_.model->f_user().forward(user_hidden);
       in.items = setup_.model->f_item().forward(item_hidden).view({b, candidates, k});
-      in.cf = setup_.model->cf_vectors(setup_.teacher_train_user.index_select(0, at::tensor(users, at::kLong)));
+      in.cf = setup_.model->cf_vectors(
+          setup_.teacher_train_user.index_select(0, at::tensor(users, at::kLong).to(setup_.device)));
     } else {
       timer.emplace(profile_, StepPhase::kHeads);
-      in.user = at::zeros({0, k});
-      in.items = at::zeros({0, candidates, k});
-      in.cf = at::zeros({0, k});
+      const auto on_device = at::TensorOptions().device(setup_.device);
+      in.user = at::zeros({0, k}, on_device);
+      in.items = at::zeros({0, candidates, k}, on_device);
+      in.cf = at::zeros({0, k}, on_device);
     }
     LossNorm norm{slice.global_count, slice.global_offset, ctx_.size()};
-    out.loss = llmsrec_loss(in, tc_.loss, norm, &ctx_.world());
+    out.loss = llmsrec_loss(in, tc_.loss, norm, &ctx_.dp());
     timer.reset();
     if (out.loss.total.requires_grad()) backward(out.loss.total, user_hidden, item_hidden);
     timer.emplace(profile_, StepPhase::kAllreduce);
-    fusion_.allreduce(ctx_.world(), cluster::ReduceOp::kSum);
+    fusion_.allreduce(ctx_.dp(), cluster::ReduceOp::kSum);
     timer.emplace(profile_, StepPhase::kOptimizer);
     if (tc_.optimizer == "sgd") {
       at::NoGradGuard no_grad;
@@ -264,6 +287,7 @@ class Trainer {
   // loss.backward(), timed in two parts: the heads (until the first gradient
   // reaches an LLM output) and the frozen LLM (the rest).
   void backward(const at::Tensor& loss, at::Tensor& user_hidden, at::Tensor& item_hidden) {
+    profile_.sync();
     const auto start = StepProfile::Clock::now();
     std::optional<StepProfile::Clock::time_point> reached_llm;
     auto mark = [&reached_llm](const at::Tensor&) {
@@ -273,6 +297,7 @@ class Trainer {
       if (h->defined() && h->requires_grad()) h->register_hook(mark);
     }
     loss.backward();
+    profile_.sync();
     const auto end = StepProfile::Clock::now();
     const auto split = reached_llm.value_or(end);
     profile_.add(StepPhase::kBackwardHeads, std::chrono::duration<double>(split - start).count());
@@ -281,19 +306,21 @@ class Trainer {
 
   nlohmann::json validate() {
     ctx_.set_phase(fmt::format("epoch {} step {}: validation", pos_.epoch, pos_.step_in_epoch));
-    at::Tensor items = item_table(setup_, ctx_.world(), 32);
+    // Scores and metrics are host work: the item and user vectors come to the
+    // host and travel over the host communicator, whatever the backend.
+    at::Tensor items = item_table(setup_, ctx_.host_comm(), 32);
     EvalOptions eo;
     eo.split = "valid";
     eo.rows = valid_rows_;
     eo.full_ranking = false;
-    EvalResult r = evaluate(setup_, ctx_.world(), items, eo);
+    EvalResult r = evaluate(setup_, ctx_.host_comm(), items, eo);
     const double hr10 = r.sampled.hr(10);
     if (hr10 > pos_.best_hr10) {
       pos_.best_hr10 = hr10;
       pos_.bad_validations = 0;
       pos_.best_valid = r.sampled.to_json();
       best_params_.clear();
-      for (auto& [name, t] : named_) best_params_.emplace_back("best/" + name, t.detach().clone());
+      for (auto& [name, t] : named_) best_params_.emplace_back("best/" + name, t.detach().to(at::kCPU, false, true));
     } else if (++pos_.bad_validations >= tc_.patience) {
       LOG_INFO("early stop: no HR@10 improvement in {} validations (best {:.4f})", pos_.bad_validations, pos_.best_hr10);
       pos_.done = true;
@@ -343,7 +370,9 @@ class Trainer {
     state.meta = to_json(p);
     state.meta["adam_steps"] = adam_.steps();
     state.meta["world"] = ctx_.size();
-    const std::string path = store_.save(p.global_step, state, cfg_.resolved_yaml);
+    state.meta["device"] = ctx_.device_name();
+    state.meta["compute_dtype"] = c10::toString(setup_.llm_dtype());
+    const std::string path = store_.save(p.global_step, state, cfg_.run.resolved_yaml);
     ctx_.metrics().set("last_checkpoint_step", static_cast<double>(p.global_step));
     return path;
   }
@@ -378,9 +407,9 @@ class Trainer {
     ctx_.check_replicas_identical(cluster::parameter_hash(params_), pos_.global_step, "resumed parameters");
   }
 
-  const core::RunConfig& cfg_;
+  const LlmSrecSections& cfg_;
   const TrainConfig& tc_;
-  cluster::ClusterContext& ctx_;
+  cluster::RunContext& ctx_;
   TrainOptions opt_;
   uint64_t seed_;
   LlmSrecSetup setup_;
@@ -397,7 +426,7 @@ class Trainer {
 
 }  // namespace
 
-nlohmann::json train_llmsrec(const core::RunConfig& cfg, cluster::ClusterContext& ctx, const TrainOptions& options) {
+nlohmann::json train_llmsrec(const LlmSrecSections& cfg, cluster::RunContext& ctx, const TrainOptions& options) {
   Trainer trainer(cfg, ctx, options);
   return trainer.run();
 }

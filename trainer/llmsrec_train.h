@@ -1,5 +1,5 @@
 // `llmsrec train`: LLM-SRec training, data parallel over the ranks of a
-// ClusterContext. One step: this rank's users (sharding::EpochPlan) -> user
+// RunContext. One step: this rank's users (sharding::EpochPlan) -> user
 // prompts (history before the last train item) and item prompts (the target
 // and `negatives` sampled items) -> one packed LLM forward each -> heads ->
 // loss normalised by the global batch -> backward -> ONE fused allreduce(SUM)
@@ -8,18 +8,19 @@
 // decay, early stop on HR@10), checkpoints run/ckpt-STEP.h5 (rank 0, atomic),
 // exact resume, preemption (exit 3) and cross-rank parameter hash checks.
 //
-//   auto ctx = cluster::ClusterContext::create(cfg, &argc, &argv);   // Collective
-//   nlohmann::json summary = trainer::train_llmsrec(cfg, *ctx, {.resume = true});
+//   auto ctx = app::create_run_context(cfg, &argc, &argv);   // Collective
+//   nlohmann::json summary = trainer::train_llmsrec(app::llmsrec_sections(cfg), *ctx, {.resume = true});
 #pragma once
+
+#include "trainer/llmsrec_sections.h"
 
 #include <nlohmann/json.hpp>
 
 namespace llmsrec::core {
-struct RunConfig;
 class ProgressReporter;
 }  // namespace llmsrec::core
 namespace llmsrec::cluster {
-class ClusterContext;
+class RunContext;
 }
 
 namespace llmsrec::trainer {
@@ -34,6 +35,6 @@ struct TrainOptions {
 // Collective: every rank of `ctx`. Returns the summary (steps, epochs,
 // best validation metrics, final checkpoint, parameter hash, seconds).
 // Throws cluster::Preempted (exit 3) after checkpointing when a signal arrived.
-nlohmann::json train_llmsrec(const core::RunConfig& cfg, cluster::ClusterContext& ctx, const TrainOptions& options);
+nlohmann::json train_llmsrec(const LlmSrecSections& cfg, cluster::RunContext& ctx, const TrainOptions& options);
 
 }  // namespace llmsrec::trainer

@@ -38,6 +38,8 @@ nlohmann::json StepProfile::to_json() const {
           {"seconds", total},
           {"tokens_per_s", total > 0 ? static_cast<double>(tokens_) / total : 0.0},
           {"step_ms", steps_ > 0 ? 1e3 * total / static_cast<double>(steps_) : 0.0},
+          {"model_flops_per_step", steps_ > 0 ? model_flops_ / static_cast<double>(steps_) : 0.0},
+          {"achieved_flops_per_s", total > 0 ? model_flops_ / total : 0.0},
           {"phases", phases}};
 }
 

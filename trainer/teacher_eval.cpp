@@ -133,13 +133,15 @@ TeacherEvalResult evaluate_teacher(const models::sasrec::SasrecModel& model, con
 
 #include <ATen/Parallel.h>
 
-#include "core/run_config.h"
+#include "core/run_section.h"
+#include "trainer/llmsrec_sections.h"
+#include "trainer/teacher_config.h"
 #include "trainer/teacher_checkpoint.h"
 #include "trainer/teacher_train.h"
 
 namespace llmsrec::trainer {
 
-nlohmann::json evaluate_teacher_checkpoint(const core::RunConfig& cfg, const data::Dataset& ds,
+nlohmann::json evaluate_teacher_checkpoint(const TeacherSections& cfg, const data::Dataset& ds,
                                            const std::string& teacher_path, const std::string& which,
                                            const std::vector<EvalSplit>& splits, bool with_sasrec) {
   apply_teacher_threads(cfg);

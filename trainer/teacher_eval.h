@@ -14,6 +14,8 @@
 //   r.to_json();  // {"ndcg@10", "hr@10", "ndcg@20", "hr@20", "users", ["full": {...}]}
 #pragma once
 
+#include "trainer/llmsrec_sections.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,16 +56,13 @@ TeacherEvalResult evaluate_teacher(const models::sasrec::SasrecModel& model, con
 
 }  // namespace llmsrec::trainer
 
-namespace llmsrec::core {
-struct RunConfig;
-}
 
 namespace llmsrec::trainer {
 
 // `teacher eval`: loads `which` (best|last) weights of teacher.h5 and evaluates
 // `splits` with the fixed negatives and full ranking, plus the sasrec protocol
 // when `with_sasrec`. Returns {"valid": {"fixed": ..., "full": ..., ["sasrec": ...]}, "test": ...}.
-nlohmann::json evaluate_teacher_checkpoint(const core::RunConfig& cfg, const data::Dataset& ds,
+nlohmann::json evaluate_teacher_checkpoint(const TeacherSections& cfg, const data::Dataset& ds,
                                            const std::string& teacher_path, const std::string& which,
                                            const std::vector<EvalSplit>& splits, bool with_sasrec);
 

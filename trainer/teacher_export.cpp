@@ -9,7 +9,9 @@
 #include "checkpoint/row_stream_writer.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/run_config.h"
+#include "core/run_section.h"
+#include "trainer/llmsrec_sections.h"
+#include "trainer/teacher_config.h"
 #include "core/version.h"
 #include "models/sasrec/sasrec_model.h"
 #include "trainer/teacher_checkpoint.h"
@@ -72,7 +74,7 @@ void stream_rows(const ExportContext& cx, size_t index, const std::string& datas
 
 }  // namespace
 
-nlohmann::json export_teacher(const core::RunConfig& cfg, const data::Dataset& ds, const std::string& teacher_path,
+nlohmann::json export_teacher(const TeacherSections& cfg, const data::Dataset& ds, const std::string& teacher_path,
                               const std::string& targets_path, core::ProgressReporter* progress) {
   const TeacherExportConfig& ec = cfg.teacher.export_;
   apply_teacher_threads(cfg);
@@ -107,7 +109,7 @@ nlohmann::json export_teacher(const core::RunConfig& cfg, const data::Dataset& d
       [&](h5::Group& root) {
         root.set_attr("llmsrec_schema", "llmsrec.targets");
         root.set_attr("schema_version", int64_t{1});
-        root.set_attr("config", cfg.resolved_yaml);
+        root.set_attr("config", cfg.run.resolved_yaml);
         root.set_attr("created_by", core::version_string());
         root.set_attr("teacher", teacher_path);
         root.set_attr("weights", ec.weights);

@@ -23,6 +23,8 @@
 //   nlohmann::json s = export_teacher(cfg, ds, "runs/x/teacher.h5", "runs/x/targets.h5");
 #pragma once
 
+#include "trainer/llmsrec_sections.h"
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -30,13 +32,10 @@
 #include "core/progress.h"
 #include "data/dataset.h"
 
-namespace llmsrec::core {
-struct RunConfig;
-}
 
 namespace llmsrec::trainer {
 
-nlohmann::json export_teacher(const core::RunConfig& cfg, const data::Dataset& ds, const std::string& teacher_path,
+nlohmann::json export_teacher(const TeacherSections& cfg, const data::Dataset& ds, const std::string& teacher_path,
                               const std::string& targets_path, core::ProgressReporter* progress = nullptr);
 
 }  // namespace llmsrec::trainer

@@ -12,7 +12,9 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "core/run_config.h"
+#include "core/run_section.h"
+#include "trainer/llmsrec_sections.h"
+#include "trainer/teacher_config.h"
 #include "models/sasrec/sasrec_model.h"
 #include "trainer/adam.h"
 #include "trainer/teacher_checkpoint.h"
@@ -28,17 +30,17 @@ using models::sasrec::DropoutMasks;
 using models::sasrec::SasrecModel;
 using models::sasrec::SasrecShape;
 
-uint64_t teacher_seed(const core::RunConfig& cfg) {
+uint64_t teacher_seed(const TeacherSections& cfg) {
   return static_cast<uint64_t>(cfg.teacher.seed >= 0 ? cfg.teacher.seed : cfg.run.seed);
 }
 
-int64_t teacher_threads(const core::RunConfig& cfg) {
+int64_t teacher_threads(const TeacherSections& cfg) {
   int64_t t = cfg.teacher.threads > 0 ? cfg.teacher.threads : cfg.run.threads;
   if (t <= 0) t = std::max<int64_t>(1, std::thread::hardware_concurrency());
   return t;
 }
 
-void apply_teacher_threads(const core::RunConfig& cfg) {
+void apply_teacher_threads(const TeacherSections& cfg) {
   at::set_num_threads(static_cast<int>(teacher_threads(cfg)));
   if (openblas_set_num_threads) openblas_set_num_threads(1);
 }
@@ -97,13 +99,13 @@ double train_step(SasrecModel& model, Adam& adam, TeacherBatch& b, double l2_emb
 
 }  // namespace
 
-nlohmann::json train_teacher(const core::RunConfig& cfg, const data::Dataset& ds, const TeacherTrainOptions& opt) {
+nlohmann::json train_teacher(const TeacherSections& cfg, const data::Dataset& ds, const TeacherTrainOptions& opt) {
   const TeacherConfig& tc = cfg.teacher;
   const uint64_t seed = teacher_seed(cfg);
   apply_teacher_threads(cfg);
   const SasrecShape shape = shape_of(tc, ds.num_items());
-  const std::string ckpt_path = cfg.output_path(tc.output);
-  const std::string metrics_path = cfg.output_path(tc.metrics);
+  const std::string ckpt_path = cfg.run.output_path(tc.output);
+  const std::string metrics_path = cfg.run.output_path(tc.metrics);
   std::filesystem::create_directories(cfg.run.dir);
 
   SasrecModel model(shape);
@@ -114,7 +116,7 @@ nlohmann::json train_teacher(const core::RunConfig& cfg, const data::Dataset& ds
   std::vector<at::Tensor> best = copy_params(model);
   TeacherMeta meta;
   meta.seed = seed;
-  meta.config = cfg.resolved_yaml;
+  meta.config = cfg.run.resolved_yaml;
   if (opt.resume && std::filesystem::exists(ckpt_path)) {
     check_same_shape(shape, read_teacher_shape(ckpt_path), ckpt_path);
     meta = load_teacher(ckpt_path, model, &best, &adam);
@@ -122,7 +124,7 @@ nlohmann::json train_teacher(const core::RunConfig& cfg, const data::Dataset& ds
       throw ConfigError(fmt::format("--resume: '{}' was trained with seed {}, the config says {}", ckpt_path, meta.seed,
                                     seed));
     }
-    meta.config = cfg.resolved_yaml;
+    meta.config = cfg.run.resolved_yaml;
     LOG_INFO("teacher: resuming from {} after epoch {} (step {})", ckpt_path, meta.epoch, meta.steps);
   } else if (opt.resume) {
     LOG_WARN("teacher: --resume but {} does not exist; starting from scratch", ckpt_path);

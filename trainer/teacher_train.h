@@ -8,6 +8,8 @@
 //   // {"epochs", "seconds_per_epoch", "valid": {"ndcg@10", ...}, "test": {...}}
 #pragma once
 
+#include "trainer/llmsrec_sections.h"
+
 #include <cstdint>
 #include <string>
 
@@ -16,9 +18,6 @@
 #include "core/progress.h"
 #include "data/dataset.h"
 
-namespace llmsrec::core {
-struct RunConfig;
-}
 
 namespace llmsrec::trainer {
 
@@ -30,15 +29,15 @@ struct TeacherTrainOptions {
 };
 
 // Effective seed / threads of the teacher section (-1 / 0 fall back to run.*).
-uint64_t teacher_seed(const core::RunConfig& cfg);
-int64_t teacher_threads(const core::RunConfig& cfg);
+uint64_t teacher_seed(const TeacherSections& cfg);
+int64_t teacher_threads(const TeacherSections& cfg);
 // Applies teacher_threads() to libtorch's intra-op pool and pins OpenBLAS to one
 // thread: SASRec's GEMMs are small ([B*L, d] x [d, d]) and OpenBLAS's own
 // spinning pool competes with the intra-op threads.
-void apply_teacher_threads(const core::RunConfig& cfg);
+void apply_teacher_threads(const TeacherSections& cfg);
 
 // Trains to cfg.teacher.epochs. Returns the summary above plus "loss" (last
 // epoch's mean) and "best_epoch".
-nlohmann::json train_teacher(const core::RunConfig& cfg, const data::Dataset& ds, const TeacherTrainOptions& opt);
+nlohmann::json train_teacher(const TeacherSections& cfg, const data::Dataset& ds, const TeacherTrainOptions& opt);
 
 }  // namespace llmsrec::trainer

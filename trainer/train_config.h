@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/config.h"
-#include "trainer/llmsrec_loss.h"
+#include "trainer/loss_config.h"
 
 namespace llmsrec::trainer {
 

@@ -25,15 +25,16 @@ at::Tensor uniform_bias(int64_t out, int64_t in, uint64_t seed) {
 }
 
 MlpHead::MlpHead(std::string name, int64_t in, int64_t hidden, int64_t out, Activation act, uint64_t seed,
-                 uint64_t head_id)
+                 uint64_t head_id, c10::Device device)
     : name_(std::move(name)), act_(act) {
   auto key = [&](uint64_t part) { return core::stream_seed(seed, core::Stream::kInit, head_id, part); };
-  w1_ = xavier_normal(hidden, in, key(0)).requires_grad_(true);
-  b1_ = uniform_bias(hidden, in, key(1)).requires_grad_(true);
-  ln_w_ = at::ones({hidden}).requires_grad_(true);
-  ln_b_ = at::zeros({hidden}).requires_grad_(true);
-  w2_ = xavier_normal(out, hidden, key(2)).requires_grad_(true);
-  b2_ = uniform_bias(out, hidden, key(3)).requires_grad_(true);
+  auto param = [&](const at::Tensor& host) { return host.to(device).requires_grad_(true); };
+  w1_ = param(xavier_normal(hidden, in, key(0)));
+  b1_ = param(uniform_bias(hidden, in, key(1)));
+  ln_w_ = param(at::ones({hidden}));
+  ln_b_ = param(at::zeros({hidden}));
+  w2_ = param(xavier_normal(out, hidden, key(2)));
+  b2_ = param(uniform_bias(out, hidden, key(3)));
 }
 
 at::Tensor MlpHead::forward(const at::Tensor& x) const {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <string>
@@ -23,7 +24,10 @@ enum class Activation { kLeakyRelu, kGelu };
 class MlpHead {
  public:
   MlpHead() = default;
-  MlpHead(std::string name, int64_t in, int64_t hidden, int64_t out, Activation act, uint64_t seed, uint64_t head_id);
+  // Initial values are drawn on the host (the same on every machine), then the
+  // parameters live on `device`.
+  MlpHead(std::string name, int64_t in, int64_t hidden, int64_t out, Activation act, uint64_t seed, uint64_t head_id,
+          c10::Device device = c10::Device(c10::kCPU));
 
   at::Tensor forward(const at::Tensor& x) const;
   // ("f_user/0.weight", tensor) ... in a fixed order; tensors require grad.

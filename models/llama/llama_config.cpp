@@ -1,5 +1,7 @@
 #include "models/llama/llama_config.h"
 
+#include "checkpoint/hf_model_dir.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -147,8 +149,7 @@ LlamaConfig parse_llama_config(const json& j, const std::string& file) {
 }
 
 LlamaConfig load_llama_config(const std::string& path) {
-  std::string file = path;
-  if (std::filesystem::is_directory(path)) file = (std::filesystem::path(path) / "config.json").string();
+  const std::string file = checkpoint::hf_model_file(path, "config");
   std::ifstream in(file);
   if (!in) throw IoError(fmt::format("open model config '{}': {}", file, std::strerror(errno)));
   json j;

@@ -32,6 +32,7 @@ namespace llmsrec::models::llama {
 struct LlamaOptions {
   at::ScalarType dtype = at::kFloat;     // compute dtype: kFloat, kBFloat16 (kDouble for tests)
   bool activation_checkpointing = false;  // recompute each layer in backward instead of storing activations
+  at::Device device = at::kCPU;           // where the weights live and the forward runs
 };
 
 // Parses "fp32" | "bf16" | "fp64" (ConfigError otherwise).

@@ -71,27 +71,26 @@ std::string utc_date(int64_t unix_seconds) {
   return buf;
 }
 
-PromptBuilder::PromptBuilder(const llama::Tokenizer& tokenizer, const PromptConfig& config,
-                             const data::Dataset& dataset)
+PromptBuilder::PromptBuilder(const llama::Tokenizer& tokenizer, const PromptConfig& config, ItemText items)
     : tokenizer_(tokenizer),
       config_(config),
-      dataset_(dataset),
+      items_(items),
       cache_(std::make_unique<llama::TokenCache>(tokenizer, false)),
-      item_prompts_(static_cast<size_t>(dataset.num_items() + 1)) {}
+      item_prompts_(static_cast<size_t>(items.num_items() + 1)) {}
 
 PromptBuilder::~PromptBuilder() = default;
 
-std::string PromptBuilder::render_user(data::Span<int32_t> items, data::Span<int64_t> timestamps,
+std::string PromptBuilder::render_user(core::Span<int32_t> items, core::Span<int64_t> timestamps,
                                        size_t max_title_chars) const {
   const int64_t n = std::min<int64_t>(items.size(), config_.history_items);
   const int64_t first = items.size() - n;
-  const bool dates = dataset_.time_kind == data::TimeKind::kUnixSeconds;
+  const bool dates = items_.dates;
   std::string text = config_.user_prefix;
   for (int64_t j = 0; j < n; ++j) {
     std::string entry = dates ? config_.history_entry : config_.history_entry_no_time;
     replace_all(entry, "{k}", std::to_string(j + 1));
     if (dates) replace_all(entry, "{date}", utc_date(timestamps[first + j]));
-    replace_all(entry, "{title}", clean_title(dataset_.item_titles[items[first + j]], max_title_chars));
+    replace_all(entry, "{title}", clean_title(items_.titles[items[first + j]], max_title_chars));
     if (j > 0) text += config_.history_separator;
     text += entry;
   }
@@ -100,7 +99,7 @@ std::string PromptBuilder::render_user(data::Span<int32_t> items, data::Span<int
 
 std::string PromptBuilder::render_item(int32_t item_id, size_t max_title_chars) const {
   std::string text = config_.item;
-  replace_all(text, "{title}", clean_title(dataset_.item_titles[item_id], max_title_chars));
+  replace_all(text, "{title}", clean_title(items_.titles[item_id], max_title_chars));
   return text;
 }
 
@@ -143,20 +142,20 @@ BuiltPrompt PromptBuilder::fit(Render render, const char* out_marker, const std:
     BuiltPrompt p = tokenize(render(cap), out_marker, items);
     if (static_cast<int64_t>(p.ids.size()) <= config_.max_tokens || cap == 0) return p;
     size_t longest = 0;
-    for (int32_t i : items) longest = std::max(longest, dataset_.item_titles[i].size());
+    for (int32_t i : items) longest = std::max(longest, items_.titles[i].size());
     cap = cap == std::string::npos ? longest / 2 : cap / 2;
   }
 }
 
-BuiltPrompt PromptBuilder::user(data::Span<int32_t> items, data::Span<int64_t> timestamps) const {
+BuiltPrompt PromptBuilder::user(core::Span<int32_t> items, core::Span<int64_t> timestamps) const {
   const int64_t n = std::min<int64_t>(items.size(), config_.history_items);
   std::vector<int32_t> shown(items.end() - n, items.end());
   return fit([&](size_t cap) { return render_user(items, timestamps, cap); }, kUserOut, shown);
 }
 
 const BuiltPrompt& PromptBuilder::item(int32_t item_id) const {
-  if (item_id < 1 || item_id > dataset_.num_items()) {
-    throw DataError(fmt::format("item id {} outside 1..{}", item_id, dataset_.num_items()));
+  if (item_id < 1 || item_id > items_.num_items()) {
+    throw DataError(fmt::format("item id {} outside 1..{}", item_id, items_.num_items()));
   }
   auto& slot = item_prompts_[static_cast<size_t>(item_id)];
   if (!slot) {
@@ -166,7 +165,7 @@ const BuiltPrompt& PromptBuilder::item(int32_t item_id) const {
   return *slot;
 }
 
-std::string PromptBuilder::user_text(data::Span<int32_t> items, data::Span<int64_t> timestamps) const {
+std::string PromptBuilder::user_text(core::Span<int32_t> items, core::Span<int64_t> timestamps) const {
   return render_user(items, timestamps, std::string::npos);
 }
 

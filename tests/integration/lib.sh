@@ -3,7 +3,7 @@
 set -euo pipefail
 : "${LLMSREC:?set LLMSREC to the llmsrec binary}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/llmsrec-it.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"' EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }

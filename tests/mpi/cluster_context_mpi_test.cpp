@@ -9,36 +9,40 @@
 #include <filesystem>
 #include <thread>
 
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
 #include "cluster/control_server.h"
 #include "core/error.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "mpi_main.h"
 
 using namespace llmsrec;
 
 namespace {
 
-core::RunConfig config() {
+app::RunConfig config() {
   // Same run.dir on both ranks (the config hash must match): per job, from the launcher's job id.
   const char* jobid = std::getenv("OMPI_MCA_ess_base_jobid");
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("llmsrec-ctx-test-" + std::string(jobid ? jobid : "0"))).string();
-  return core::load_run_config("", {"run.dir=" + dir, "cluster.control_port=-1", "cluster.heartbeat_interval_s=0.1",
+  return app::load_run_config("", {"run.dir=" + dir, "cluster.control_port=-1", "cluster.heartbeat_interval_s=0.1",
                                     "cluster.heartbeat_timeout_s=30", "cluster.timeout_s=60"});
 }
 
 }  // namespace
 
-TEST(ClusterContext, RankTableAndControlPlane) {
-  auto ctx = cluster::ClusterContext::create(config(), *llmsrec::testing::g_mpi);
+TEST(RunContext, RankTableAndControlPlane) {
+  const auto cfg = config();
+  auto ctx = cluster::RunContext::create(cfg.cluster, cfg.run, at::kFloat, *llmsrec::testing::g_mpi);
   ASSERT_EQ(ctx->size(), 2);
   ASSERT_EQ(ctx->ranks().size(), 2u);
   EXPECT_EQ(ctx->ranks()[ctx->rank()].pid, static_cast<int64_t>(::getpid()));
   EXPECT_EQ(ctx->ranks()[0].local_rank, 0);
   EXPECT_EQ(ctx->ranks()[1].local_rank, 1);
   EXPECT_NE(ctx->ranks()[0].pid, ctx->ranks()[1].pid);
-  EXPECT_EQ(ctx->device(), "cpu");
+  EXPECT_EQ(ctx->device_name(), "cpu");
+  EXPECT_TRUE(ctx->device().is_cpu());
+  EXPECT_EQ(ctx->tp_size(), 1);
+  EXPECT_EQ(ctx->dp().size(), ctx->size());
   EXPECT_GT(ctx->control_port(), 0);
   int64_t ports[2];
   int64_t mine = ctx->control_port();
@@ -64,8 +68,9 @@ TEST(ClusterContext, RankTableAndControlPlane) {
   ctx->host_comm().barrier();
 }
 
-TEST(ClusterContext, VersionAndConfigMismatchesNameRanksAndComponent) {
-  auto ctx = cluster::ClusterContext::create(config(), *llmsrec::testing::g_mpi);
+TEST(RunContext, VersionAndConfigMismatchesNameRanksAndComponent) {
+  const auto cfg = config();
+  auto ctx = cluster::RunContext::create(cfg.cluster, cfg.run, at::kFloat, *llmsrec::testing::g_mpi);
   auto table = ctx->ranks();
   EXPECT_NO_THROW(cluster::check_rank_table(table));
   auto versions = table;
@@ -93,8 +98,9 @@ TEST(ClusterContext, VersionAndConfigMismatchesNameRanksAndComponent) {
   }
 }
 
-TEST(ClusterContext, SigusrOnOneRankStopsBothAtTheNextBoundary) {
-  auto ctx = cluster::ClusterContext::create(config(), *llmsrec::testing::g_mpi);
+TEST(RunContext, SigusrOnOneRankStopsBothAtTheNextBoundary) {
+  const auto cfg = config();
+  auto ctx = cluster::RunContext::create(cfg.cluster, cfg.run, at::kFloat, *llmsrec::testing::g_mpi);
   EXPECT_FALSE(ctx->preemption_agreed());
   if (ctx->rank() == 1) {
     ASSERT_EQ(::kill(::getpid(), SIGUSR1), 0);  // a real signal, to this rank only

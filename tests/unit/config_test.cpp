@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 
 namespace {
 
@@ -18,7 +18,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 std::string error_of(const std::string& file, const std::vector<std::string>& overrides) {
   try {
-    llmsrec::core::load_run_config(file, overrides);
+    llmsrec::app::load_run_config(file, overrides);
   } catch (const llmsrec::ConfigError& e) {
     return e.what();
   }
@@ -26,26 +26,26 @@ std::string error_of(const std::string& file, const std::vector<std::string>& ov
 }
 
 TEST(Config, DefaultsWithoutFile) {
-  auto cfg = llmsrec::core::load_run_config("", {});
+  auto cfg = llmsrec::app::load_run_config("", {});
   EXPECT_EQ(cfg.data.k_core, 5);
   EXPECT_EQ(cfg.run.dir, "runs/default");
-  EXPECT_EQ(cfg.output_path("dataset.h5"), "runs/default/dataset.h5");
+  EXPECT_EQ(cfg.run.output_path("dataset.h5"), "runs/default/dataset.h5");
 }
 
 TEST(Config, FileValuesAndRunDirFromFileName) {
   auto path = write_temp("mydata.yaml", "data:\n  k_core: 10\n  format: synthetic\n");
-  auto cfg = llmsrec::core::load_run_config(path, {});
+  auto cfg = llmsrec::app::load_run_config(path, {});
   EXPECT_EQ(cfg.data.k_core, 10);
   EXPECT_EQ(cfg.run.dir, "runs/mydata");
 }
 
 TEST(Config, OverridesWinOverFile) {
   auto path = write_temp("ov.yaml", "data:\n  k_core: 10\n");
-  auto cfg = llmsrec::core::load_run_config(path, {"data.k_core=0", "run.dir=/tmp/x", "run.seed=7"});
+  auto cfg = llmsrec::app::load_run_config(path, {"data.k_core=0", "run.dir=/tmp/x", "run.seed=7"});
   EXPECT_EQ(cfg.data.k_core, 0);
   EXPECT_EQ(cfg.run.seed, 7);
-  EXPECT_EQ(cfg.output_path("dataset.h5"), "/tmp/x/dataset.h5");
-  EXPECT_NE(cfg.resolved_yaml.find("k_core: 0"), std::string::npos) << cfg.resolved_yaml;
+  EXPECT_EQ(cfg.run.output_path("dataset.h5"), "/tmp/x/dataset.h5");
+  EXPECT_NE(cfg.run.resolved_yaml.find("k_core: 0"), std::string::npos) << cfg.run.resolved_yaml;
 }
 
 TEST(Config, UnknownKeyNamesPathAndLine) {
@@ -111,10 +111,10 @@ TEST(Config, MissingFileIsAConfigError) {
 }
 
 TEST(Config, ResolvedYamlRoundTrips) {
-  auto cfg = llmsrec::core::load_run_config("", {"data.k_core=3", "run.seed=99"});
-  auto path = write_temp("roundtrip.yaml", cfg.resolved_yaml);
-  auto again = llmsrec::core::load_run_config(path, {});
-  EXPECT_EQ(again.resolved_yaml, cfg.resolved_yaml);
+  auto cfg = llmsrec::app::load_run_config("", {"data.k_core=3", "run.seed=99"});
+  auto path = write_temp("roundtrip.yaml", cfg.run.resolved_yaml);
+  auto again = llmsrec::app::load_run_config(path, {});
+  EXPECT_EQ(again.run.resolved_yaml, cfg.run.resolved_yaml);
   EXPECT_EQ(llmsrec::core::config_hash(again), llmsrec::core::config_hash(cfg));
 }
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "data_fixtures.h"
 
 namespace {
@@ -98,11 +98,11 @@ TEST(DataBadInput, SkipBadLinesCountsAndReports) {
   std::string dir = temp_dir();
   write_file(dir, "interactions.tsv",
              "user_id\titem_id\ttimestamp\nu\ta\t1\nu\tb\nu\tc\tnope\nu\tc\t3\n\xff\tz\t1\nu\td\t4\n");
-  auto cfg = llmsrec::core::load_run_config(
+  auto cfg = llmsrec::app::load_run_config(
       "", {"data.format=tsv", "data.path=" + dir, "data.skip_bad_lines=true", "data.k_core=0",
            "data.eval_negatives=0", "run.dir=" + dir + "/run"});
   llmsrec::core::NullProgress progress;
-  auto result = prepare(cfg, progress);
+  auto result = prepare(cfg.data, cfg.run, progress);
   auto summary = prepare_summary(result);
   EXPECT_EQ(summary["skipped_lines"], 3);
   EXPECT_EQ(summary["interactions"], 3);

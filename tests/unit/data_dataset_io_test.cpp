@@ -4,7 +4,7 @@
 
 #include "checkpoint/h5.h"
 #include "data/synthetic.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "data_fixtures.h"
 
 namespace {
@@ -87,10 +87,10 @@ TEST(DataDatasetIo, PrepareTwiceGivesIdenticalArrays) {
   // End to end through prepare(): same seed, same data arrays in the file.
   std::string dir = temp_dir();
   auto run = [&](const std::string& sub, int64_t seed) {
-    auto cfg = llmsrec::core::load_run_config(
+    auto cfg = llmsrec::app::load_run_config(
         "", {"run.dir=" + dir + "/" + sub, "run.seed=" + std::to_string(seed), "data.synthetic.users=200"});
     llmsrec::core::NullProgress progress;
-    return load_dataset(prepare(cfg, progress).output);
+    return load_dataset(prepare(cfg.data, cfg.run, progress).output);
   };
   Dataset a = run("a", 9), b = run("b", 9), c = run("c", 10);
   EXPECT_EQ(a.items, b.items);

@@ -7,7 +7,7 @@
 #include "cluster/cluster_config.h"
 #include "cluster/live_metrics.h"
 #include "core/error.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 
 using llmsrec::cluster::LiveMetrics;
 
@@ -48,15 +48,15 @@ TEST(LiveMetrics, ConcurrentWritersAndReaders) {
 }
 
 TEST(ClusterConfig, DefaultsAndValidation) {
-  auto cfg = llmsrec::core::load_run_config("", {});
+  auto cfg = llmsrec::app::load_run_config("", {});
   EXPECT_EQ(cfg.cluster.backend, "auto");
   EXPECT_EQ(cfg.cluster.timeout_s, 300);
   EXPECT_EQ(cfg.cluster.heartbeat_timeout_s, 60);
   EXPECT_EQ(cfg.cluster.control_address, "127.0.0.1");
   EXPECT_EQ(cfg.cluster.control_port, 29400);
-  EXPECT_THROW(llmsrec::core::load_run_config("", {"cluster.heartbeat_timeout_s=1", "cluster.heartbeat_interval_s=1"}),
+  EXPECT_THROW(llmsrec::app::load_run_config("", {"cluster.heartbeat_timeout_s=1", "cluster.heartbeat_interval_s=1"}),
                llmsrec::ConfigError);
-  EXPECT_THROW(llmsrec::core::load_run_config("", {"cluster.control_port=70000"}), llmsrec::ConfigError);
-  EXPECT_THROW(llmsrec::core::load_run_config("", {"cluster.backend=gloo"}), llmsrec::ConfigError);
-  EXPECT_NO_THROW(llmsrec::core::load_run_config("", {"cluster.control_port=-1"}));
+  EXPECT_THROW(llmsrec::app::load_run_config("", {"cluster.control_port=70000"}), llmsrec::ConfigError);
+  EXPECT_THROW(llmsrec::app::load_run_config("", {"cluster.backend=gloo"}), llmsrec::ConfigError);
+  EXPECT_NO_THROW(llmsrec::app::load_run_config("", {"cluster.control_port=-1"}));
 }

@@ -12,7 +12,7 @@
 
 #include "checkpoint/h5.h"
 #include "core/error.h"
-#include "core/run_config.h"
+#include "app/run_config.h"
 #include "models/sasrec/sasrec_model.h"
 #include "teacher_test_data.h"
 #include "trainer/teacher_checkpoint.h"
@@ -34,8 +34,8 @@ fs::path fresh_dir(const std::string& name) {
   return p;
 }
 
-core::RunConfig tiny_config(const fs::path& dir) {
-  core::RunConfig cfg;
+app::RunConfig tiny_config(const fs::path& dir) {
+  app::RunConfig cfg;
   cfg.run.dir = dir.string();
   cfg.run.seed = 17;
   cfg.teacher.hidden = 16;
@@ -50,7 +50,7 @@ core::RunConfig tiny_config(const fs::path& dir) {
   cfg.teacher.threads = 1;
   cfg.teacher.sampler_threads = 2;
   cfg.teacher.queue_batches = 3;
-  cfg.resolved_yaml = "teacher: {hidden: 16}\n";
+  cfg.run.resolved_yaml = "teacher: {hidden: 16}\n";
   return cfg;
 }
 
@@ -151,8 +151,8 @@ TEST(TeacherTrain, LearnsAndIsDeterministic) {
   cfg_a.teacher.eval_every = cfg_b.teacher.eval_every = 8;
   cfg_b.teacher.sampler_threads = 1;  // worker count must not matter
   TeacherTrainOptions opt;
-  auto a = train_teacher(cfg_a, ds, opt);
-  auto b = train_teacher(cfg_b, ds, opt);
+  auto a = train_teacher(llmsrec::app::teacher_sections(cfg_a), ds, opt);
+  auto b = train_teacher(llmsrec::app::teacher_sections(cfg_b), ds, opt);
   EXPECT_EQ(a["valid"], b["valid"]);
   EXPECT_EQ(a["test"], b["test"]);
   EXPECT_EQ(a["loss"], b["loss"]);
@@ -175,14 +175,14 @@ TEST(TeacherTrain, ResumeEqualsUninterrupted) {
   auto dir_full = fresh_dir("full"), dir_cut = fresh_dir("cut");
   auto cfg_full = tiny_config(dir_full);
   TeacherTrainOptions opt;
-  auto full = train_teacher(cfg_full, ds, opt);
+  auto full = train_teacher(llmsrec::app::teacher_sections(cfg_full), ds, opt);
 
   auto cfg_cut = tiny_config(dir_cut);
   cfg_cut.teacher.epochs = 3;  // "interrupted" after epoch 3 (after an evaluation at 2)
-  train_teacher(cfg_cut, ds, opt);
+  train_teacher(llmsrec::app::teacher_sections(cfg_cut), ds, opt);
   cfg_cut.teacher.epochs = 4;
   opt.resume = true;
-  auto resumed = train_teacher(cfg_cut, ds, opt);
+  auto resumed = train_teacher(llmsrec::app::teacher_sections(cfg_cut), ds, opt);
 
   EXPECT_EQ(full["valid"], resumed["valid"]);
   EXPECT_EQ(full["test"], resumed["test"]);
@@ -203,7 +203,7 @@ TEST(TeacherTrain, ResumeEqualsUninterrupted) {
   auto cfg_bad = tiny_config(dir_cut);
   cfg_bad.teacher.hidden = 8;
   cfg_bad.teacher.epochs = 5;
-  EXPECT_THROW(train_teacher(cfg_bad, ds, opt), ConfigError);
+  EXPECT_THROW(train_teacher(llmsrec::app::teacher_sections(cfg_bad), ds, opt), ConfigError);
   fs::remove_all(dir_full);
   fs::remove_all(dir_cut);
 }
@@ -217,9 +217,9 @@ TEST(TeacherExport, RoundTripRecomputesTheStoredRepresentations) {
   cfg.teacher.export_.chunk_rows = 16;  // many chunks through the background writer
   cfg.teacher.export_.batch = 7;
   cfg.teacher.export_.queue_chunks = 2;
-  train_teacher(cfg, ds, {});
+  train_teacher(llmsrec::app::teacher_sections(cfg), ds, {});
   const std::string teacher = (dir / "teacher.h5").string(), targets = (dir / "targets.h5").string();
-  auto summary = export_teacher(cfg, ds, teacher, targets);
+  auto summary = export_teacher(llmsrec::app::teacher_sections(cfg), ds, teacher, targets);
   EXPECT_EQ(summary["users"].get<int64_t>(), 70);
 
   auto model = load_teacher_model(teacher, "best");

@@ -1,4 +1,4 @@
-#include "cluster/cluster_context.h"
+#include "cluster/run_context.h"
 
 #include <unistd.h>
 
@@ -18,7 +18,9 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/run_config.h"
+#include "cluster/cluster_config.h"
+#include "cluster/device_choice.h"
+#include "core/run_section.h"
 #include "core/version.h"
 
 namespace llmsrec::cluster {
@@ -142,27 +144,29 @@ std::string format_rank_table(const std::vector<RankInfo>& ranks) {
   return out;
 }
 
-std::unique_ptr<ClusterContext> ClusterContext::create(const core::RunConfig& cfg, int* argc, char*** argv) {
-  std::unique_ptr<ClusterContext> ctx(new ClusterContext());
-  if (cfg.cluster.backend != "local") {
+std::unique_ptr<RunContext> RunContext::create(const ClusterConfig& cluster, const core::RunSection& run,
+                                               c10::ScalarType compute_dtype, int* argc, char*** argv) {
+  std::unique_ptr<RunContext> ctx(new RunContext());
+  if (cluster.backend != "local") {
     ctx->owned_mpi_ = MpiRuntime::init(argc, argv);
     ctx->mpi_ = ctx->owned_mpi_.get();
   }
-  ctx->init(cfg);
+  ctx->init(cluster, run, compute_dtype);
   return ctx;
 }
 
-std::unique_ptr<ClusterContext> ClusterContext::create(const core::RunConfig& cfg, MpiRuntime& mpi) {
-  if (cfg.cluster.backend == "local") throw ConfigError("cluster.backend local cannot use an MPI runtime");
-  std::unique_ptr<ClusterContext> ctx(new ClusterContext());
+std::unique_ptr<RunContext> RunContext::create(const ClusterConfig& cluster, const core::RunSection& run,
+                                               c10::ScalarType compute_dtype, MpiRuntime& mpi) {
+  if (cluster.backend == "local") throw ConfigError("cluster.backend local cannot use an MPI runtime");
+  std::unique_ptr<RunContext> ctx(new RunContext());
   ctx->mpi_ = &mpi;
-  ctx->init(cfg);
+  ctx->init(cluster, run, compute_dtype);
   return ctx;
 }
 
-void ClusterContext::init(const core::RunConfig& cfg) {
-  const auto& cc = cfg.cluster;
+void RunContext::init(const ClusterConfig& cc, const core::RunSection& run, c10::ScalarType compute_dtype) {
   const bool use_mpi = mpi_ != nullptr;
+  compute_dtype_ = compute_dtype;
   if (use_mpi) {
     rank_ = mpi_->world_rank();
     size_ = mpi_->world_size();
@@ -176,41 +180,39 @@ void ClusterContext::init(const core::RunConfig& cfg) {
     host_ = name;
     world_ = make_local_communicator();
   }
-  bool nccl = cc.backend == "nccl" || (cc.backend == "auto" && nccl_available() && at::hasCUDA());
-  if (cc.backend == "nccl" && !(nccl_available() && at::hasCUDA())) {
-    // Every rank throws the same error before any collective, so nobody waits.
-    throw ConfigError(fmt::format("cluster.backend: nccl needs {}; use cluster.backend: mpi (or auto)",
-                                  nccl_available() ? "a CUDA build of libtorch and a GPU (this libtorch has no CUDA)"
-                                                   : "llmsrec built with NCCL (LLMSREC_WITH_NCCL=ON)"));
-  }
-  if (nccl) device_ = fmt::format("cuda:{}", local_rank_);
+  tp_ = make_local_communicator();
+  // Every rank decides the same way from the same config before any
+  // collective, so a config error ends every rank alike and nobody waits.
+  const DeviceChoice device = choose_device(cc.device, cuda_availability(), local_rank_);
+  device_ = c10::Device(device.device);
+  const std::string backend = use_mpi ? choose_backend(cc.backend, device.is_cuda(), nccl_available()) : "local";
+  const bool nccl = backend == "nccl";
 
   RankInfo me;
   me.rank = rank_;
   me.host = host_;
   me.local_rank = local_rank_;
-  me.device = device_;
+  me.device = device_.str();
   me.pid = static_cast<int64_t>(::getpid());
-  me.config_hash = core::config_hash(const_cast<core::RunConfig&>(cfg));  // only reads (dumps) the config
+  me.config_hash = run.config_hash();
   me.versions = core::version_table();
   for (const auto& text : allgather_strings(host_comm(), to_json(me).dump())) {
     ranks_.push_back(rank_info_from_json(nlohmann::json::parse(text)));
   }
   if (rank_ == 0) {
-    LOG_INFO("{} rank(s), backend {}:\n{}", size_, nccl ? "nccl" : (use_mpi ? "mpi" : "local"),
+    LOG_INFO("{} rank(s), backend {}, compute dtype {}:\n{}", size_, backend, c10::toString(compute_dtype_),
              format_rank_table(ranks_));
   }
   check_rank_table(ranks_);  // every rank throws the same error
 
-  if (nccl) world_ = make_nccl_communicator(*host_comm_, local_rank_, cc.timeout_s);  // Collective
+  if (nccl) world_ = make_nccl_communicator(*host_comm_, static_cast<int>(device_.index()), cc.timeout_s);  // Collective
   else if (use_mpi) world_ = make_mpi_communicator(*mpi_, cc.timeout_s);
-  start_control_plane(cfg);
+  start_control_plane(cc, run);
 }
 
-ClusterContext::~ClusterContext() = default;
+RunContext::~RunContext() = default;
 
-void ClusterContext::start_control_plane(const core::RunConfig& cfg) {
-  const auto& cc = cfg.cluster;
+void RunContext::start_control_plane(const ClusterConfig& cc, const core::RunSection& run) {
   if (cc.control_port == 0) return;  // off
   if (!is_wildcard(cc.control_address)) {
     // A loopback/specific address must be reachable from every rank's host.
@@ -234,7 +236,7 @@ void ClusterContext::start_control_plane(const core::RunConfig& cfg) {
     o.http_max_connections = cc.http_max_connections;
     o.http_read_timeout_s = cc.http_read_timeout_s;
     o.metrics = &metrics_;
-    const std::string run_dir = cfg.run.dir;
+    const std::string run_dir = run.dir;
     o.on_hung = [this, run_dir](const HungRank& h) { on_hung(h, run_dir); };
     try {
       server_ = std::make_unique<ControlServer>(std::move(o));
@@ -255,7 +257,7 @@ void ClusterContext::start_control_plane(const core::RunConfig& cfg) {
              cc.control_address, control_port_, cc.heartbeat_interval_s, cc.heartbeat_timeout_s);
     nlohmann::json info = {{"address", cc.control_address}, {"port", control_port_}, {"host", host_},
                            {"pid", static_cast<int64_t>(::getpid())}, {"world_size", size_}};
-    core::write_file_atomic(cfg.output_path("control.json"), info.dump(2) + "\n");
+    core::write_file_atomic(run.output_path("control.json"), info.dump(2) + "\n");
   }
   HeartbeatClientOptions h;
   h.server_host = server_host;
@@ -266,7 +268,7 @@ void ClusterContext::start_control_plane(const core::RunConfig& cfg) {
   heartbeat_ = std::make_unique<HeartbeatClient>(h);
 }
 
-void ClusterContext::on_hung(const HungRank& h, const std::string& run_dir) const {
+void RunContext::on_hung(const HungRank& h, const std::string& run_dir) const {
   LOG_ERROR("rank {} on host {} (pid {}) is hung: {}; it was last doing '{}' at step {}. Aborting the job (exit {}) "
             "so the scheduler can restart it from the last checkpoint.",
             h.rank, h.host.empty() ? "?" : h.host, h.pid, h.reason, h.phase, h.step, static_cast<int>(kExitCommTimeout));
@@ -284,18 +286,18 @@ void ClusterContext::on_hung(const HungRank& h, const std::string& run_dir) cons
   abort(kExitCommTimeout);
 }
 
-void ClusterContext::set_phase(const std::string& phase) {
+void RunContext::set_phase(const std::string& phase) {
   if (heartbeat_) heartbeat_->set_phase(phase);
 }
 
-void ClusterContext::set_step(int64_t step) {
+void RunContext::set_step(int64_t step) {
   if (heartbeat_) heartbeat_->set_step(step);
   metrics_.set("step", static_cast<double>(step));
 }
 
-bool ClusterContext::preemption_agreed() { return cluster::preemption_agreed(host_comm(), signals_); }
+bool RunContext::preemption_agreed() { return cluster::preemption_agreed(host_comm(), signals_); }
 
-void ClusterContext::check_replicas_identical(uint64_t hash, int64_t step, const std::string& what) {
+void RunContext::check_replicas_identical(uint64_t hash, int64_t step, const std::string& what) {
   std::vector<uint64_t> all(static_cast<size_t>(size_));
   host_comm().allgather_bytes(&hash, sizeof(hash), all.data());
   std::vector<int> bad;
@@ -309,7 +311,7 @@ void ClusterContext::check_replicas_identical(uint64_t hash, int64_t step, const
   }
 }
 
-void ClusterContext::abort(int code) const {
+void RunContext::abort(int code) const {
   if (mpi_) mpi_->abort(code);
   std::fflush(nullptr);
   std::_Exit(code);

@@ -1,14 +1,16 @@
-// The explicit run context of a distributed job (STYLE.md: no mutable
-// globals): MPI runtime, the world communicator, rank/size/local rank/host/
-// device, the rank table, the control plane (rank 0's server, every rank's
-// heartbeat client), live metrics and the preemption flag. The trainer and
-// `llmsrec cluster check` create one and pass it down.
+// The explicit run context of a stage (STYLE.md: no mutable globals): the
+// device (cpu or cuda:<local rank>) and compute dtype every tensor of the run
+// lives in, the communicators and process groups (data parallel x tensor
+// parallel; today tp = 1), rank/size/local rank/host, the rank table, the
+// control plane (rank 0's server, every rank's heartbeat client), the metrics
+// sink and the preemption flag. The executable creates one and passes it to
+// every stage; no stage picks a device or a communicator on its own.
 //
-//   auto cfg = core::load_run_config(file, overrides);
-//   auto ctx = cluster::ClusterContext::create(cfg);       // Collective
+//   auto ctx = cluster::RunContext::create(cfg.cluster, cfg.run, at::kFloat);   // Collective
+//   at::Tensor w = at::zeros({4}, at::TensorOptions().device(ctx->device()));
 //   for (int64_t step = 0; ...; ++step) {
 //     ctx->set_phase(fmt::format("step {}: forward", step));
-//     ctx->world().allreduce(grads, cluster::ReduceOp::kAverage);   // Collective
+//     ctx->dp().allreduce(grads, cluster::ReduceOp::kAverage);   // Collective
 //     if (ctx->preemption_agreed()) { ...checkpoint on rank 0...; throw cluster::Preempted(step); }
 //   }
 #pragma once
@@ -19,17 +21,21 @@
 #include <utility>
 #include <vector>
 
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
 #include "cluster/communicator.h"
 #include "cluster/live_metrics.h"
 #include "cluster/signals.h"
 
 namespace llmsrec::core {
-struct RunConfig;
+struct RunSection;
 }
 
 namespace llmsrec::cluster {
 
 class MpiRuntime;
+struct ClusterConfig;
 class ControlServer;
 class HeartbeatClient;
 struct HungRank;
@@ -52,30 +58,47 @@ void check_rank_table(const std::vector<RankInfo>& ranks);
 // The table rank 0 logs: rank, host, local rank, device, pid, then versions.
 std::string format_rank_table(const std::vector<RankInfo>& ranks);
 
-class ClusterContext {
+class RunContext {
  public:
   // Collective (all ranks of MPI_COMM_WORLD): initialises MPI (unless
   // cluster.backend is local), builds the world communicator, gathers the rank
   // table and checks it (versions, config hash), logs it on rank 0, starts the
   // control server on rank 0 and a heartbeat client on every rank, and installs
   // the SIGUSR1/SIGTERM handlers. argc/argv may be null.
-  static std::unique_ptr<ClusterContext> create(const core::RunConfig& cfg, int* argc = nullptr,
-                                                char*** argv = nullptr);
+  // The device comes from cluster.device (device_choice.h), the backend from
+  // cluster.backend and the device; `compute_dtype` is the LLM's (llm.dtype).
+  static std::unique_ptr<RunContext> create(const ClusterConfig& cluster, const core::RunSection& run,
+                                            c10::ScalarType compute_dtype, int* argc = nullptr,
+                                            char*** argv = nullptr);
   // Collective. The same on an MPI runtime the caller owns (MPI test binaries).
-  static std::unique_ptr<ClusterContext> create(const core::RunConfig& cfg, MpiRuntime& mpi);
-  ~ClusterContext();  // stops heartbeats and the server, then finalizes MPI
-  ClusterContext(const ClusterContext&) = delete;
-  ClusterContext& operator=(const ClusterContext&) = delete;
+  static std::unique_ptr<RunContext> create(const ClusterConfig& cluster, const core::RunSection& run,
+                                            c10::ScalarType compute_dtype, MpiRuntime& mpi);
+  ~RunContext();  // stops heartbeats and the server, then finalizes MPI
+  RunContext(const RunContext&) = delete;
+  RunContext& operator=(const RunContext&) = delete;
 
   int rank() const { return rank_; }
   int size() const { return size_; }
   int local_rank() const { return local_rank_; }
   const std::string& host() const { return host_; }
-  const std::string& device() const { return device_; }
+  // Where every tensor of the run lives: cpu or cuda:<index>.
+  c10::Device device() const { return device_; }
+  std::string device_name() const { return device_.str(); }
+  bool on_cuda() const { return device_.is_cuda(); }
+  c10::ScalarType compute_dtype() const { return compute_dtype_; }
   const std::vector<RankInfo>& ranks() const { return ranks_; }
 
-  // Tensor collectives (MPI on CPU or NCCL on CUDA, per cluster.backend).
+  // Tensor collectives over every rank (MPI on CPU or NCCL on CUDA, per
+  // cluster.backend and the device). Tensors on the run's device; the NCCL
+  // backend stages host tensors itself (communicator.h).
   Communicator& world() { return *world_; }
+  // Process groups. dp: the ranks that hold the same model slices and differ
+  // in users (the heads' gradients are all-reduced here); tp: the ranks that
+  // share one copy of the frozen LLM. Without tensor parallelism dp is the
+  // world and tp this rank alone.
+  Communicator& dp() { return *world_; }
+  Communicator& tp() { return *tp_; }
+  int tp_size() const { return 1; }
   // Host-side collectives (flags, hashes, small metrics): MPI, or local.
   Communicator& host_comm() { return host_comm_ ? *host_comm_ : *world_; }
 
@@ -99,19 +122,21 @@ class ClusterContext {
   [[noreturn]] void abort(int code) const;
 
  private:
-  ClusterContext() = default;
-  void start_control_plane(const core::RunConfig& cfg);
+  RunContext() = default;
+  void start_control_plane(const ClusterConfig& cluster, const core::RunSection& run);
   void on_hung(const HungRank& hung, const std::string& run_dir) const;
 
-  void init(const core::RunConfig& cfg);
+  void init(const ClusterConfig& cluster, const core::RunSection& run, c10::ScalarType compute_dtype);
 
   std::unique_ptr<MpiRuntime> owned_mpi_;
   MpiRuntime* mpi_ = nullptr;  // owned_mpi_ or the caller's; null for backend local
   std::unique_ptr<Communicator> host_comm_;
   std::unique_ptr<Communicator> world_;
+  std::unique_ptr<Communicator> tp_;
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   std::string host_;
-  std::string device_ = "cpu";
+  c10::Device device_ = c10::Device(c10::kCPU);
+  c10::ScalarType compute_dtype_ = c10::kFloat;
   std::vector<RankInfo> ranks_;
   LiveMetrics metrics_;
   PreemptionSignals signals_;
