@@ -7,7 +7,10 @@
 #include <filesystem>
 #include <map>
 
+#include <dlfcn.h>
+
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -21,6 +24,7 @@
 #include "cluster/cluster_config.h"
 #include "cluster/device_choice.h"
 #include "core/run_section.h"
+#include "core/thread_budget.h"
 #include "core/version.h"
 
 namespace llmsrec::cluster {
@@ -30,7 +34,7 @@ nlohmann::json to_json(const RankInfo& r) {
   nlohmann::json versions = nlohmann::json::array();
   for (const auto& [name, version] : r.versions) versions.push_back({name, version});
   return {{"rank", r.rank}, {"host", r.host}, {"local_rank", r.local_rank}, {"device", r.device},
-          {"pid", r.pid}, {"config_hash", r.config_hash}, {"versions", versions}};
+          {"threads", r.threads}, {"pid", r.pid}, {"config_hash", r.config_hash}, {"versions", versions}};
 }
 
 RankInfo rank_info_from_json(const nlohmann::json& j) {
@@ -39,6 +43,7 @@ RankInfo rank_info_from_json(const nlohmann::json& j) {
   r.host = j.at("host").get<std::string>();
   r.local_rank = j.at("local_rank").get<int>();
   r.device = j.at("device").get<std::string>();
+  r.threads = j.at("threads").get<int>();
   r.pid = j.at("pid").get<int64_t>();
   r.config_hash = j.at("config_hash").get<uint64_t>();
   for (const auto& v : j.at("versions")) r.versions.emplace_back(v.at(0).get<std::string>(), v.at(1).get<std::string>());
@@ -108,7 +113,7 @@ void check_rank_table(const std::vector<RankInfo>& ranks) {
 std::string format_rank_table(const std::vector<RankInfo>& ranks) {
   // Columns: rank, host, local, device, pid, then one per loaded library (not
   // llmsrec/git: one build, shown once below). Widths fit the widest cell.
-  std::vector<std::string> header = {"rank", "host", "local", "device", "pid"};
+  std::vector<std::string> header = {"rank", "host", "local", "device", "threads", "pid"};
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> components;
   if (!ranks.empty()) {
@@ -120,7 +125,7 @@ std::string format_rank_table(const std::vector<RankInfo>& ranks) {
   for (const auto& r : ranks) {
     std::map<std::string, std::string> v(r.versions.begin(), r.versions.end());
     std::vector<std::string> row = {std::to_string(r.rank), r.host, std::to_string(r.local_rank), r.device,
-                                    std::to_string(r.pid)};
+                                    std::to_string(r.threads), std::to_string(r.pid)};
     for (const auto& c : components) row.push_back(v[c]);
     rows.push_back(row);
   }
@@ -164,6 +169,17 @@ std::unique_ptr<RunContext> RunContext::create(const ClusterConfig& cluster, con
   return ctx;
 }
 
+void RunContext::apply_thread_budget(int64_t configured, int local_ranks) {
+  const core::ThreadBudget b = core::thread_budget(core::this_process_thread_inputs(configured, local_ranks));
+  threads_ = b.threads;
+  threads_source_ = b.source;
+  // ATen's intra-op pool and OpenBLAS's pool get the same budget: a rank that
+  // keeps the default of either oversubscribes a node shared with other ranks.
+  at::set_num_threads(b.threads);
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(b.threads);
+}
+
 void RunContext::init(const ClusterConfig& cc, const core::RunSection& run, c10::ScalarType compute_dtype) {
   const bool use_mpi = mpi_ != nullptr;
   compute_dtype_ = compute_dtype;
@@ -181,6 +197,7 @@ void RunContext::init(const ClusterConfig& cc, const core::RunSection& run, c10:
     world_ = make_local_communicator();
   }
   tp_ = make_local_communicator();
+  apply_thread_budget(run.threads, use_mpi ? mpi_->local_size() : 1);
   // Every rank decides the same way from the same config before any
   // collective, so a config error ends every rank alike and nobody waits.
   const DeviceChoice device = choose_device(cc.device, cuda_availability(), local_rank_);
@@ -193,6 +210,7 @@ void RunContext::init(const ClusterConfig& cc, const core::RunSection& run, c10:
   me.host = host_;
   me.local_rank = local_rank_;
   me.device = device_.str();
+  me.threads = threads_;
   me.pid = static_cast<int64_t>(::getpid());
   me.config_hash = run.config_hash();
   me.versions = core::version_table();
@@ -200,8 +218,8 @@ void RunContext::init(const ClusterConfig& cc, const core::RunSection& run, c10:
     ranks_.push_back(rank_info_from_json(nlohmann::json::parse(text)));
   }
   if (rank_ == 0) {
-    LOG_INFO("{} rank(s), backend {}, compute dtype {}:\n{}", size_, backend, c10::toString(compute_dtype_),
-             format_rank_table(ranks_));
+    LOG_INFO("{} rank(s), backend {}, compute dtype {}, threads per rank from {}:\n{}", size_, backend,
+             c10::toString(compute_dtype_), threads_source_, format_rank_table(ranks_));
   }
   check_rank_table(ranks_);  // every rank throws the same error
 

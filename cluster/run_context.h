@@ -46,6 +46,7 @@ struct RankInfo {
   std::string host;
   int local_rank = 0;
   std::string device;  // "cpu" or "cuda:N"
+  int threads = 1;     // compute threads (ATen and OpenBLAS), core/thread_budget.h
   int64_t pid = 0;
   uint64_t config_hash = 0;
   std::vector<std::pair<std::string, std::string>> versions;  // core::version_table()
@@ -86,6 +87,9 @@ class RunContext {
   std::string device_name() const { return device_.str(); }
   bool on_cuda() const { return device_.is_cuda(); }
   c10::ScalarType compute_dtype() const { return compute_dtype_; }
+  // Compute threads of this rank (ATen's pool and OpenBLAS), set at creation:
+  // run.threads, else OMP_NUM_THREADS, else this rank's share of the node.
+  int threads() const { return threads_; }
   const std::vector<RankInfo>& ranks() const { return ranks_; }
 
   // Tensor collectives over every rank (MPI on CPU or NCCL on CUDA, per
@@ -126,6 +130,7 @@ class RunContext {
   void start_control_plane(const ClusterConfig& cluster, const core::RunSection& run);
   void on_hung(const HungRank& hung, const std::string& run_dir) const;
 
+  void apply_thread_budget(int64_t configured, int local_ranks);
   void init(const ClusterConfig& cluster, const core::RunSection& run, c10::ScalarType compute_dtype);
 
   std::unique_ptr<MpiRuntime> owned_mpi_;
@@ -137,6 +142,8 @@ class RunContext {
   std::string host_;
   c10::Device device_ = c10::Device(c10::kCPU);
   c10::ScalarType compute_dtype_ = c10::kFloat;
+  int threads_ = 1;
+  std::string threads_source_;
   std::vector<RankInfo> ranks_;
   LiveMetrics metrics_;
   PreemptionSignals signals_;

@@ -47,7 +47,7 @@ LlmSrecSetup load_llmsrec(const LlmSrecSections& cfg, const cluster::RunContext&
   if (cfg.llm.path.empty()) {
     throw ConfigError("config key 'llm.path': required (an HF model directory; `llmsrec lm make-tiny DIR` makes one)");
   }
-  if (cfg.run.threads > 0) at::set_num_threads(static_cast<int>(cfg.run.threads));
+  // Threads: the run context set them (run.threads, OMP_NUM_THREADS or the rank's share of the node).
   LlmSrecSetup s;
   s.device = ctx.device();
   const std::string dataset_path = cfg.run.output_path(cfg.train.dataset);

@@ -42,6 +42,8 @@ TEST(RunContext, RankTableAndControlPlane) {
   EXPECT_EQ(ctx->device_name(), "cpu");
   EXPECT_TRUE(ctx->device().is_cpu());
   EXPECT_EQ(ctx->tp_size(), 1);
+  EXPECT_GE(ctx->threads(), 1);
+  EXPECT_EQ(ctx->ranks()[0].threads, ctx->threads());
   EXPECT_EQ(ctx->dp().size(), ctx->size());
   EXPECT_GT(ctx->control_port(), 0);
   int64_t ports[2];
