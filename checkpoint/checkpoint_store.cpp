@@ -108,6 +108,29 @@ CheckpointStore::CheckpointStore(std::string dir, int keep_last) : dir_(std::mov
 
 std::string CheckpointStore::save(int64_t step, const TrainingState& state, const std::string& config_yaml) const {
   const std::string path = (fs::path(dir_) / fmt::format("ckpt-{:08d}.h5", step)).string();
+  try {
+    write_checkpoint(path, step, state, config_yaml);
+  } catch (const Error& e) {
+    // The temp file is gone (AtomicFile), so `latest` and the files it names are as before.
+    int64_t needed = 0;
+    for (const auto& [name, t] : state.tensors) needed += t.numel() * static_cast<int64_t>(t.element_size());
+    std::error_code ec;
+    const auto space = fs::space(dir_, ec);
+    const auto previous = latest_path();
+    throw IoError(fmt::format("checkpoint of step {} not written: {}. It needs about {} bytes; '{}' has {} free. "
+                              "{}; free space (or move run.dir), then --resume continues from it",
+                              step, e.what(), needed, dir_, ec ? std::string("?") : std::to_string(space.available),
+                              previous ? fmt::format("The previous checkpoint '{}' is intact and still latest", *previous)
+                                       : std::string("No earlier checkpoint exists")));
+  }
+  core::write_file_atomic((fs::path(dir_) / "latest").string(), fs::path(path).filename().string() + "\n");
+  auto all = list();
+  for (size_t i = 0; i + static_cast<size_t>(keep_last_) < all.size(); ++i) fs::remove(all[i]);
+  return path;
+}
+
+void CheckpointStore::write_checkpoint(const std::string& path, int64_t step, const TrainingState& state,
+                                       const std::string& config_yaml) const {
   {
     h5::AtomicFile out(path);
     h5::Group& root = out.root();
@@ -124,10 +147,6 @@ std::string CheckpointStore::save(int64_t step, const TrainingState& state, cons
     for (const auto& [name, t] : state.tensors) write_tensor(tensors, name, t);
     out.commit();
   }
-  core::write_file_atomic((fs::path(dir_) / "latest").string(), fs::path(path).filename().string() + "\n");
-  auto all = list();
-  for (size_t i = 0; i + static_cast<size_t>(keep_last_) < all.size(); ++i) fs::remove(all[i]);
-  return path;
 }
 
 std::optional<std::string> CheckpointStore::latest_path() const {

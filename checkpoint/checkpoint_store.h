@@ -45,6 +45,8 @@ class CheckpointStore {
   std::vector<std::string> list() const;
 
  private:
+  void write_checkpoint(const std::string& path, int64_t step, const TrainingState& state,
+                        const std::string& config_yaml) const;
   std::string dir_;
   int keep_last_;
 };

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -30,11 +31,25 @@ herr_t collect_error(unsigned n, const H5E_error2_t* err, void* data) {
   return 0;
 }
 
+// The errno that a failed system call deep in HDF5 reported ("..., errno = 28,
+// error message = 'No space left on device', ..." from the sec2 driver), or 0.
+herr_t collect_errno(unsigned, const H5E_error2_t* err, void* data) {
+  auto* out = static_cast<int*>(data);
+  if (*out == 0 && err->desc) {
+    if (const char* at = std::strstr(err->desc, "errno = ")) *out = std::atoi(at + 8);
+  }
+  return 0;
+}
+
 std::string library_error() {
   std::string msg;
+  int os_errno = 0;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &msg);
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_errno, &os_errno);
   H5Eclear2(H5E_DEFAULT);
-  return msg.empty() ? std::string("unknown HDF5 error") : msg;
+  if (msg.empty()) msg = "unknown HDF5 error";
+  // A full disk or a read-only mount is the cause to name, not "can't write data".
+  return os_errno > 0 ? fmt::format("{}: {}", msg, os_error(os_errno)) : msg;
 }
 
 // Every message of HDF5's error stack, outermost first, joined by "; " (the

@@ -52,6 +52,10 @@ nlohmann::json HeartbeatRecord::to_json() const {
   nlohmann::json j = {{"rank", rank}, {"host", host}, {"pid", pid}, {"step", step}, {"phase", phase},
                       {"time", time_unix_s}, {"progress_age_s", progress_age_s}};
   if (done) j["done"] = true;
+  if (!error.empty()) {
+    j["error"] = error;
+    j["exit_code"] = exit_code;
+  }
   return j;
 }
 
@@ -66,6 +70,10 @@ HeartbeatRecord HeartbeatRecord::from_json(const nlohmann::json& j) {
   r.time_unix_s = get_field<double>(j, "time");
   r.progress_age_s = get_field<double>(j, "progress_age_s");
   r.done = j.value("done", false);
+  if (j.contains("error")) {
+    r.error = get_field<std::string>(j, "error");
+    r.exit_code = get_field<int>(j, "exit_code");
+  }
   return r;
 }
 
@@ -101,11 +109,18 @@ struct ControlServer::Impl {
     if (r.rank < 0 || r.rank >= opt.world_size) {
       throw DataError(fmt::format("heartbeat from rank {} but the job has {} ranks", r.rank, opt.world_size));
     }
-    std::lock_guard<std::mutex> lock(mutex);
-    auto& s = ranks[static_cast<size_t>(r.rank)];
-    s.last = r;
-    s.seen = true;
-    s.received = Clock::now();
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto& s = ranks[static_cast<size_t>(r.rank)];
+      s.last = r;
+      s.seen = true;
+      s.received = Clock::now();
+    }
+    // io thread: `fired` needs no lock; one verdict per job (a hang or a failure).
+    if (!r.error.empty() && !fired) {
+      fired = true;
+      if (opt.on_failed) opt.on_failed(r);
+    }
   }
 
   std::vector<RankHealth> snapshot() const {

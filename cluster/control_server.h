@@ -13,6 +13,10 @@
 //    http_max_connections HTTP connections are open at once (more are closed on
 //    accept). Heartbeat connections do not count against that limit.
 //
+// Failure: a record with "error" (and "exit_code") says the rank failed; the
+// server calls on_failed once (the run context logs "rank R failed: ...",
+// writes errors/rank-R.json and ends the job with the rank's exit code).
+//
 // Watchdog: a rank whose last heartbeat is older than heartbeat_timeout_s
 // (stopped, dead host, never connected), or whose reported progress is older
 // than step_timeout_s (deadlocked training thread) is hung: on_hung is called
@@ -46,6 +50,8 @@ struct HeartbeatRecord {
   double time_unix_s = 0;      // sender's clock when sent
   double progress_age_s = 0;   // seconds since the training thread last reported progress
   bool done = false;           // the rank shut down cleanly: stop watching it
+  std::string error;           // non-empty: the rank failed with this message (its last record)
+  int exit_code = 0;           // with error: the exit code the rank ends with
 
   nlohmann::json to_json() const;
   // Throws DataError naming the missing/bad field.
@@ -79,6 +85,9 @@ struct ControlServerOptions {
   double http_read_timeout_s = 10;
   LiveMetrics* metrics = nullptr;      // rendered by /metrics and /status (may be null)
   std::function<void(const HungRank&)> on_hung;  // called at most once, on the server thread
+  // A rank reported that it failed (HeartbeatClient::report_failure): called at
+  // most once (and never after on_hung), on the server thread.
+  std::function<void(const HeartbeatRecord&)> on_failed;
 };
 
 class ControlServer {

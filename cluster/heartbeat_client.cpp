@@ -42,7 +42,7 @@ struct HeartbeatClient::Impl {
 
   explicit Impl(HeartbeatClientOptions o) : opt(std::move(o)) {}
 
-  std::string line(bool done) {
+  std::string line(bool done, const std::string& error = "", int exit_code = 0) {
     HeartbeatRecord r;
     r.rank = opt.rank;
     r.host = opt.host;
@@ -55,6 +55,8 @@ struct HeartbeatClient::Impl {
     }
     r.time_unix_s = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     r.done = done;
+    r.error = error;
+    r.exit_code = exit_code;
     return r.to_json().dump() + "\n";
   }
 
@@ -140,5 +142,23 @@ void HeartbeatClient::touch() {
 }
 
 int64_t HeartbeatClient::sent() const { return impl_->sent.load(); }
+
+bool HeartbeatClient::report_failure(const std::string& error, int exit_code, double timeout_s) {
+  asio::io_context io;
+  boost::beast::tcp_stream stream(io);
+  boost::system::error_code ec;
+  tcp::resolver resolver(io);
+  auto endpoints = resolver.resolve(impl_->opt.server_host, std::to_string(impl_->opt.server_port), ec);
+  if (ec) return false;
+  const std::string text = "LLMSREC-HB 1\n" + impl_->line(false, error, exit_code);
+  bool written = false;
+  stream.expires_after(to_duration(timeout_s));
+  stream.async_connect(endpoints, [&](boost::system::error_code cec, const tcp::endpoint&) {
+    if (cec) return;
+    asio::async_write(stream, asio::buffer(text), [&](boost::system::error_code wec, size_t) { written = !wec; });
+  });
+  io.run_for(to_duration(timeout_s));
+  return written;
+}
 
 }  // namespace llmsrec::cluster

@@ -41,6 +41,11 @@ class HeartbeatClient {
 
   int64_t sent() const;  // heartbeats written so far (tests, diagnostics)
 
+  // Tells rank 0 that this rank failed with `error` and ends with `exit_code`:
+  // one record over a connection of its own (the beating one may be mid-write),
+  // sent from the calling thread within `timeout_s`. Returns whether it was sent.
+  bool report_failure(const std::string& error, int exit_code, double timeout_s);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include <dlfcn.h>
 
@@ -182,6 +183,7 @@ void RunContext::apply_thread_budget(int64_t configured, int local_ranks) {
 
 void RunContext::init(const ClusterConfig& cc, const core::RunSection& run, c10::ScalarType compute_dtype) {
   const bool use_mpi = mpi_ != nullptr;
+  run_dir_ = run.dir;
   compute_dtype_ = compute_dtype;
   if (use_mpi) {
     rank_ = mpi_->world_rank();
@@ -256,6 +258,7 @@ void RunContext::start_control_plane(const ClusterConfig& cc, const core::RunSec
     o.metrics = &metrics_;
     const std::string run_dir = run.dir;
     o.on_hung = [this, run_dir](const HungRank& h) { on_hung(h, run_dir); };
+    o.on_failed = [this](const HeartbeatRecord& r) { on_failed(r); };
     try {
       server_ = std::make_unique<ControlServer>(std::move(o));
       port = server_->port();
@@ -305,10 +308,12 @@ void RunContext::on_hung(const HungRank& h, const std::string& run_dir) const {
 }
 
 void RunContext::set_phase(const std::string& phase) {
+  phase_ = phase;
   if (heartbeat_) heartbeat_->set_phase(phase);
 }
 
 void RunContext::set_step(int64_t step) {
+  step_ = step;
   if (heartbeat_) heartbeat_->set_step(step);
   metrics_.set("step", static_cast<double>(step));
 }
@@ -327,6 +332,39 @@ void RunContext::check_replicas_identical(uint64_t hash, int64_t step, const std
                                 "{:016x}); replicas diverged",
                                 step, what, join_ranks(bad), all[static_cast<size_t>(bad[0])], all[0]));
   }
+}
+
+void RunContext::write_error_file(int rank, const nlohmann::json& error) const {
+  try {
+    const auto path = std::filesystem::path(run_dir_) / "errors" / fmt::format("rank-{}.json", rank);
+    core::write_file_atomic(path.string(), error.dump(2) + "\n");
+    LOG_ERROR("wrote {}", path.string());
+  } catch (const std::exception& e) {
+    LOG_ERROR("could not write the error file of rank {}: {}", rank, e.what());
+  }
+}
+
+void RunContext::on_failed(const HeartbeatRecord& r) const {
+  LOG_ERROR("rank {} failed on host {} (pid {}) at step {} while '{}': {}. Ending the job (exit {}).", r.rank, r.host,
+            r.pid, r.step, r.phase, r.error, r.exit_code);
+  nlohmann::json j = r.to_json();
+  j["detected_by_rank"] = rank_;
+  write_error_file(r.rank, j);
+  abort(r.exit_code);
+}
+
+void RunContext::fail_job(const std::string& message, int exit_code) {
+  if (size_ <= 1) return;
+  nlohmann::json j = {{"rank", rank_}, {"host", host_}, {"pid", static_cast<int64_t>(::getpid())},
+                      {"step", step_}, {"phase", phase_}, {"error", message}, {"exit_code", exit_code},
+                      {"time", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
+  write_error_file(rank_, j);
+  if (rank_ != 0 && heartbeat_ && heartbeat_->report_failure(message, exit_code, 2.0)) {
+    // Rank 0 logs the cause and ends the job; give it a moment before ending it ourselves.
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+  }
+  LOG_ERROR("rank {} failed: {}. Ending the job (exit {}).", rank_, message, exit_code);
+  abort(exit_code);
 }
 
 void RunContext::abort(int code) const {

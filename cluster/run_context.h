@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
@@ -39,6 +40,7 @@ struct ClusterConfig;
 class ControlServer;
 class HeartbeatClient;
 struct HungRank;
+struct HeartbeatRecord;
 
 // One row of the start-up table, as every rank reports itself.
 struct RankInfo {
@@ -125,10 +127,20 @@ class RunContext {
   // Ends every rank of the job with `code` (MPI_Abort; _Exit without MPI).
   [[noreturn]] void abort(int code) const;
 
+  // Fail fast: an error on this rank ends the whole job within seconds with
+  // this rank's cause and exit code, instead of leaving the other ranks in a
+  // collective until cluster.timeout_s. Writes run.dir/errors/rank-R.json,
+  // tells rank 0 over the control plane (rank 0 logs "rank R failed: ..." and
+  // ends the job), then ends it itself should rank 0 not. Returns at once,
+  // doing nothing, in a job of one rank (the caller's error path suffices).
+  void fail_job(const std::string& message, int exit_code);
+
  private:
   RunContext() = default;
   void start_control_plane(const ClusterConfig& cluster, const core::RunSection& run);
   void on_hung(const HungRank& hung, const std::string& run_dir) const;
+  void on_failed(const HeartbeatRecord& failed) const;
+  void write_error_file(int rank, const nlohmann::json& error) const;
 
   void apply_thread_budget(int64_t configured, int local_ranks);
   void init(const ClusterConfig& cluster, const core::RunSection& run, c10::ScalarType compute_dtype);
@@ -144,6 +156,9 @@ class RunContext {
   c10::ScalarType compute_dtype_ = c10::kFloat;
   int threads_ = 1;
   std::string threads_source_;
+  std::string run_dir_;
+  std::string phase_ = "starting";
+  int64_t step_ = 0;
   std::vector<RankInfo> ranks_;
   LiveMetrics metrics_;
   PreemptionSignals signals_;

@@ -16,11 +16,11 @@ namespace llmsrec::core {
 
 void fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(fmt::format("open '{}' for fsync: {}", path, std::strerror(errno)));
+  if (fd < 0) throw IoError(fmt::format("open '{}' for fsync: {}", path, os_error(errno)));
   int rc = ::fsync(fd);
   int err = errno;
   ::close(fd);
-  if (rc != 0) throw IoError(fmt::format("fsync '{}': {}", path, std::strerror(err)));
+  if (rc != 0) throw IoError(fmt::format("fsync '{}': {}", path, os_error(err)));
 }
 
 AtomicOutput::AtomicOutput(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
@@ -40,7 +40,7 @@ AtomicOutput::~AtomicOutput() {
 void AtomicOutput::commit() {
   fsync_path(tmp_);
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    throw IoError(fmt::format("rename '{}' -> '{}': {}", tmp_, path_, std::strerror(errno)));
+    throw IoError(fmt::format("rename '{}' -> '{}': {}", tmp_, path_, os_error(errno)));
   }
   committed_ = true;
   std::filesystem::path parent = std::filesystem::path(path_).parent_path();
@@ -50,11 +50,11 @@ void AtomicOutput::commit() {
 void write_file_atomic(const std::string& path, const std::string& content) {
   AtomicOutput out(path);
   FILE* f = std::fopen(out.tmp_path().c_str(), "wb");
-  if (!f) throw IoError(fmt::format("open '{}' for writing: {}", out.tmp_path(), std::strerror(errno)));
+  if (!f) throw IoError(fmt::format("open '{}' for writing: {}", out.tmp_path(), os_error(errno)));
   size_t n = std::fwrite(content.data(), 1, content.size(), f);
   int close_rc = std::fclose(f);
   if (n != content.size() || close_rc != 0) {
-    throw IoError(fmt::format("write '{}': {}", out.tmp_path(), std::strerror(errno)));
+    throw IoError(fmt::format("write '{}': {}", out.tmp_path(), os_error(errno)));
   }
   out.commit();
 }

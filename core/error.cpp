@@ -1,7 +1,12 @@
 #include "core/error.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <cstdio>
 #include <cstdlib>
+
+#include <fmt/format.h>
 
 namespace llmsrec {
 
@@ -10,6 +15,12 @@ void assert_fail(const char* expr, const char* file, int line, const std::string
                msg.c_str());
   std::fflush(stderr);
   std::abort();
+}
+
+std::string os_error(int err) {
+  const char* name = err == ENOSPC ? "ENOSPC" : err == EDQUOT ? "EDQUOT" : err == EIO ? "EIO" : err == EROFS ? "EROFS"
+                   : err == EACCES ? "EACCES" : err == ENOENT ? "ENOENT" : nullptr;
+  return name ? fmt::format("{} ({})", std::strerror(err), name) : std::string(std::strerror(err));
 }
 
 }  // namespace llmsrec

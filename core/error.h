@@ -62,6 +62,11 @@ class CommError : public Error {
   int exit_code() const override { return kExitCommTimeout; }
 };
 
+// strerror(err) with the errno's name, for the failures a user acts on:
+// "No space left on device (ENOSPC)", "Disk quota exceeded (EDQUOT)",
+// "Input/output error (EIO)", "Read-only file system (EROFS)".
+std::string os_error(int err);
+
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const std::string& msg);
 
 }  // namespace llmsrec

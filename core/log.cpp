@@ -1,5 +1,10 @@
 #include "core/log.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+
 #include <atomic>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -27,5 +32,17 @@ void set_log_rank(int rank) {
 }
 
 int log_rank() { return g_rank.load(); }
+
+void write_stdout_line(const std::string& text) {
+  std::cout.flush();
+  const std::string line = text + "\n";
+  size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+}
 
 }  // namespace llmsrec::core

@@ -21,6 +21,11 @@ void init_logging(const LogOptions& options);
 void set_log_rank(int rank);
 int log_rank();
 
+// Writes `line` + "\n" to stdout in ONE write(2): under mpirun every rank's
+// stdout is forwarded in the chunks it was written in, and a line split by the
+// stream buffer interleaves with other ranks' lines (seen with 1 KiB chunks).
+void write_stdout_line(const std::string& line);
+
 }  // namespace llmsrec::core
 
 #define LOG_TRACE(...) SPDLOG_TRACE(__VA_ARGS__)

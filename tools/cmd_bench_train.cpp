@@ -15,6 +15,7 @@
 #include "cluster/run_context.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "app/fail_fast.h"
 #include "app/run_config.h"
 #include "tools/command.h"
 #include "trainer/gemm_rate.h"
@@ -43,37 +44,40 @@ class BenchTrainCommand : public llmsrec::tools::Command {
   nlohmann::json run() override {
     auto cfg = load_config();
     auto ctx = llmsrec::app::create_run_context(cfg);  // Collective
-    llmsrec::core::TerminalProgress progress;
-    llmsrec::trainer::TrainOptions opt;
-    opt.bench = true;
-    opt.bench_warmup_steps = warmup_;
-    if (ctx->rank() == 0) opt.progress = &progress;
-    cfg.train.max_steps = warmup_ + steps_;
-    nlohmann::json s = llmsrec::trainer::train_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx, opt);
-    nlohmann::json prof = s.at("step_profile");
-    const int64_t d = s.at("llm_hidden_size"), inter = s.at("llm_intermediate_size");
-    const c10::ScalarType dtype = ctx->compute_dtype();
-    const bool measured = peak_tflops_ <= 0;
-    const double peak = measured ? (ctx->on_cuda() ? llmsrec::trainer::measure_gemm_flops_per_s(ctx->device(), dtype,
-                                                                                              8192, 8192, 8192)
-                                                   : llmsrec::trainer::measure_gemm_flops_per_s(ctx->device(), dtype,
-                                                                                              2048, d, 2 * inter))
-                                 : peak_tflops_ * 1e12;
-    const double steps = std::max<double>(1, prof["steps"].get<double>());
-    prof["ms_per_step"] = prof["step_ms"];
-    prof["llm_tokens_per_step"] = prof["tokens"].get<double>() / steps;
-    prof["peak_flops_per_s"] = peak;
-    prof["peak_source"] = measured ? (ctx->on_cuda() ? "measured 8192^3 GEMM" : "measured model-shape GEMM")
-                                   : "--peak-tflops";
-    prof["mfu"] = prof["achieved_flops_per_s"].get<double>() / peak;
-    prof["device"] = ctx->device_name();
-    prof["compute_dtype"] = c10::toString(dtype);
-    prof["ranks"] = ctx->size();
-    prof["per_rank_batch"] = cfg.train.batch;
-    prof["tokens_per_s_global"] = prof["tokens_per_s"].get<double>() * ctx->size();
-    prof["warmup_steps"] = warmup_;
-    prof["rank"] = ctx->rank();
-    return prof;
+    // An error on one rank ends the whole job fast, with its cause (app/fail_fast.h).
+    return llmsrec::app::fail_fast(*ctx, common.json, [&]() -> nlohmann::json {
+      llmsrec::core::TerminalProgress progress;
+      llmsrec::trainer::TrainOptions opt;
+      opt.bench = true;
+      opt.bench_warmup_steps = warmup_;
+      if (ctx->rank() == 0) opt.progress = &progress;
+      cfg.train.max_steps = warmup_ + steps_;
+      nlohmann::json s = llmsrec::trainer::train_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx, opt);
+      nlohmann::json prof = s.at("step_profile");
+      const int64_t d = s.at("llm_hidden_size"), inter = s.at("llm_intermediate_size");
+      const c10::ScalarType dtype = ctx->compute_dtype();
+      const bool measured = peak_tflops_ <= 0;
+      const double peak = measured ? (ctx->on_cuda() ? llmsrec::trainer::measure_gemm_flops_per_s(ctx->device(), dtype,
+                                                                                                8192, 8192, 8192)
+                                                     : llmsrec::trainer::measure_gemm_flops_per_s(ctx->device(), dtype,
+                                                                                                2048, d, 2 * inter))
+                                   : peak_tflops_ * 1e12;
+      const double steps = std::max<double>(1, prof["steps"].get<double>());
+      prof["ms_per_step"] = prof["step_ms"];
+      prof["llm_tokens_per_step"] = prof["tokens"].get<double>() / steps;
+      prof["peak_flops_per_s"] = peak;
+      prof["peak_source"] = measured ? (ctx->on_cuda() ? "measured 8192^3 GEMM" : "measured model-shape GEMM")
+                                     : "--peak-tflops";
+      prof["mfu"] = prof["achieved_flops_per_s"].get<double>() / peak;
+      prof["device"] = ctx->device_name();
+      prof["compute_dtype"] = c10::toString(dtype);
+      prof["ranks"] = ctx->size();
+      prof["per_rank_batch"] = cfg.train.batch;
+      prof["tokens_per_s_global"] = prof["tokens_per_s"].get<double>() * ctx->size();
+      prof["warmup_steps"] = warmup_;
+      prof["rank"] = ctx->rank();
+      return prof;
+    });
   }
   void print_human(const nlohmann::json& s) override {
     if (s["rank"].get<int>() != 0) return;  // one table per job (rank 0's split; --json gives each rank's)

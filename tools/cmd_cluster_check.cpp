@@ -7,6 +7,7 @@
 #include "cluster/signals.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "app/fail_fast.h"
 #include "app/run_config.h"
 #include "tools/command.h"
 
@@ -25,17 +26,12 @@ class ClusterCheckCommand : public llmsrec::tools::Command {
     using namespace llmsrec;
     auto cfg = load_config();
     auto ctx = llmsrec::app::create_run_context(cfg);
-    try {
+    // Possibly this rank alone: end the whole job so no rank waits in MPI_Finalize.
+    return app::fail_fast(*ctx, common.json, [&]() -> nlohmann::json {
       auto summary = cluster::run_cluster_check(*ctx, cfg.cluster, options_);
       ctx->set_phase("done");
       return summary;
-    } catch (const cluster::Preempted&) {
-      throw;  // every rank agreed: a clean exit 3 on all of them
-    } catch (const Error& e) {
-      // Possibly this rank alone: end the whole job so no rank waits in MPI_Finalize.
-      LOG_ERROR("{}", e.what());
-      ctx->abort(e.exit_code());
-    }
+    });
   }
 
  private:

@@ -8,6 +8,7 @@
 
 #include "cluster/run_context.h"
 #include "core/progress.h"
+#include "app/fail_fast.h"
 #include "app/run_config.h"
 #include "tools/command.h"
 #include "trainer/llmsrec_embed.h"
@@ -27,19 +28,22 @@ class EmbedCommand : public llmsrec::tools::Command {
   nlohmann::json run() override {
     auto cfg = load_config();
     auto ctx = llmsrec::app::create_run_context(cfg);  // Collective
-    auto setup = llmsrec::trainer::load_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx);
-    llmsrec::trainer::EmbedOptions opt;
-    opt.checkpoint = llmsrec::trainer::load_trained(setup, llmsrec::app::llmsrec_sections(cfg), checkpoint_, !last_);
-    opt.weights = llmsrec::trainer::weights_used(opt.checkpoint, !last_);
-    opt.output = output_.empty() ? cfg.run.output_path(cfg.embed.output) : output_;
-    opt.batch = batch_ > 0 ? batch_ : cfg.embed.batch;
-    opt.chunk_rows = static_cast<uint64_t>(cfg.embed.chunk_rows);
-    opt.queue_blocks = cfg.embed.queue_blocks;
-    opt.dataset = std::filesystem::absolute(cfg.run.output_path(cfg.train.dataset)).string();
-    opt.config_yaml = cfg.run.resolved_yaml;
-    llmsrec::core::TerminalProgress progress;
-    if (ctx->rank() == 0) opt.progress = &progress;
-    return llmsrec::trainer::embed_hidden(setup, ctx->host_comm(), opt);  // Collective
+    // An error on one rank ends the whole job fast, with its cause (app/fail_fast.h).
+    return llmsrec::app::fail_fast(*ctx, common.json, [&]() -> nlohmann::json {
+      auto setup = llmsrec::trainer::load_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx);
+      llmsrec::trainer::EmbedOptions opt;
+      opt.checkpoint = llmsrec::trainer::load_trained(setup, llmsrec::app::llmsrec_sections(cfg), checkpoint_, !last_);
+      opt.weights = llmsrec::trainer::weights_used(opt.checkpoint, !last_);
+      opt.output = output_.empty() ? cfg.run.output_path(cfg.embed.output) : output_;
+      opt.batch = batch_ > 0 ? batch_ : cfg.embed.batch;
+      opt.chunk_rows = static_cast<uint64_t>(cfg.embed.chunk_rows);
+      opt.queue_blocks = cfg.embed.queue_blocks;
+      opt.dataset = std::filesystem::absolute(cfg.run.output_path(cfg.train.dataset)).string();
+      opt.config_yaml = cfg.run.resolved_yaml;
+      llmsrec::core::TerminalProgress progress;
+      if (ctx->rank() == 0) opt.progress = &progress;
+      return llmsrec::trainer::embed_hidden(setup, ctx->host_comm(), opt);  // Collective
+    });
   }
   void print_human(const nlohmann::json& s) override {
     std::cout << fmt::format("wrote {} ({} items + {} users, {:.1f} MB) in {:.1f}s: {:.1f} rows/s on {} rank(s)\n",

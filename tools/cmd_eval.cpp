@@ -10,6 +10,7 @@
 #include "cluster/run_context.h"
 #include "core/rng.h"
 #include "sharding/epoch_plan.h"
+#include "app/fail_fast.h"
 #include "app/run_config.h"
 #include "tools/command.h"
 #include "trainer/llmsrec_eval.h"
@@ -34,30 +35,33 @@ class EvalCommand : public llmsrec::tools::Command {
   nlohmann::json run() override {
     auto cfg = load_config();
     auto ctx = llmsrec::app::create_run_context(cfg);  // Collective
-    auto setup = llmsrec::trainer::load_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx);
-    std::string used = llmsrec::trainer::load_trained(setup, llmsrec::app::llmsrec_sections(cfg), checkpoint_, !last_);
-    at::Tensor items = llmsrec::trainer::item_table(setup, ctx->host_comm(), 32);
-    llmsrec::trainer::EvalOptions opt;
-    opt.split = split_;
-    opt.full_ranking = !no_full_;
-    opt.shuffle_history = shuffle_;
-    opt.seed = static_cast<uint64_t>(cfg.run.seed);
-    const auto& cands = split_ == "valid" ? setup.dataset.valid : setup.dataset.test;
-    if (max_users_ > 0 && max_users_ < static_cast<int64_t>(cands.users.size())) {
-      std::vector<int64_t> rows(cands.users.size());
-      for (size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<int64_t>(r);
-      // Seed independent of run.seed: runs with different training seeds score the same users.
-      rows = llmsrec::sharding::shuffled(rows, llmsrec::core::stream_seed(0, llmsrec::core::Stream::kValidUsers, 1), 0);
-      rows.resize(static_cast<size_t>(max_users_));
-      std::sort(rows.begin(), rows.end());
-      opt.rows = rows;
-    }
-    auto result = llmsrec::trainer::evaluate(setup, ctx->host_comm(), items, opt);
-    nlohmann::json out = result.to_json();
-    out["split"] = split_;
-    out["checkpoint"] = used;
-    out["shuffle_history"] = shuffle_;
-    return out;
+    // An error on one rank ends the whole job fast, with its cause (app/fail_fast.h).
+    return llmsrec::app::fail_fast(*ctx, common.json, [&]() -> nlohmann::json {
+      auto setup = llmsrec::trainer::load_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx);
+      std::string used = llmsrec::trainer::load_trained(setup, llmsrec::app::llmsrec_sections(cfg), checkpoint_, !last_);
+      at::Tensor items = llmsrec::trainer::item_table(setup, ctx->host_comm(), 32);
+      llmsrec::trainer::EvalOptions opt;
+      opt.split = split_;
+      opt.full_ranking = !no_full_;
+      opt.shuffle_history = shuffle_;
+      opt.seed = static_cast<uint64_t>(cfg.run.seed);
+      const auto& cands = split_ == "valid" ? setup.dataset.valid : setup.dataset.test;
+      if (max_users_ > 0 && max_users_ < static_cast<int64_t>(cands.users.size())) {
+        std::vector<int64_t> rows(cands.users.size());
+        for (size_t r = 0; r < rows.size(); ++r) rows[r] = static_cast<int64_t>(r);
+        // Seed independent of run.seed: runs with different training seeds score the same users.
+        rows = llmsrec::sharding::shuffled(rows, llmsrec::core::stream_seed(0, llmsrec::core::Stream::kValidUsers, 1), 0);
+        rows.resize(static_cast<size_t>(max_users_));
+        std::sort(rows.begin(), rows.end());
+        opt.rows = rows;
+      }
+      auto result = llmsrec::trainer::evaluate(setup, ctx->host_comm(), items, opt);
+      nlohmann::json out = result.to_json();
+      out["split"] = split_;
+      out["checkpoint"] = used;
+      out["shuffle_history"] = shuffle_;
+      return out;
+    });
   }
   void print_human(const nlohmann::json& s) override {
     std::cout << fmt::format("{} split{}, {}\n", s["split"].get<std::string>(),

@@ -3,6 +3,7 @@
 
 #include "cluster/run_context.h"
 #include "core/progress.h"
+#include "app/fail_fast.h"
 #include "app/run_config.h"
 #include "tools/command.h"
 #include "trainer/llmsrec_train.h"
@@ -18,11 +19,14 @@ class TrainCommand : public llmsrec::tools::Command {
   nlohmann::json run() override {
     auto cfg = load_config();
     auto ctx = llmsrec::app::create_run_context(cfg);  // Collective
-    llmsrec::core::TerminalProgress progress;
-    llmsrec::trainer::TrainOptions opt;
-    opt.resume = resume_;
-    if (ctx->rank() == 0) opt.progress = &progress;
-    return llmsrec::trainer::train_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx, opt);
+    // An error on one rank ends the whole job fast, with its cause (app/fail_fast.h).
+    return llmsrec::app::fail_fast(*ctx, common.json, [&]() -> nlohmann::json {
+      llmsrec::core::TerminalProgress progress;
+      llmsrec::trainer::TrainOptions opt;
+      opt.resume = resume_;
+      if (ctx->rank() == 0) opt.progress = &progress;
+      return llmsrec::trainer::train_llmsrec(llmsrec::app::llmsrec_sections(cfg), *ctx, opt);
+    });
   }
 
  private:

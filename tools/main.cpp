@@ -25,20 +25,7 @@ void print_version() {
   std::cout << fmt::format("{:<10} {}\n", "threads", llmsrec::core::thread_pool_env());
 }
 
-// The --json summary as ONE write(2): under mpirun every rank's stdout is
-// forwarded in the chunks it was written in, and a line split by the stream
-// buffer interleaves with other ranks' lines (seen with 1 KiB chunks).
-void print_json_line(const nlohmann::json& j) {
-  std::cout.flush();
-  const std::string line = j.dump() + "\n";
-  size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(STDOUT_FILENO, line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-}
+void print_json_line(const nlohmann::json& j) { llmsrec::core::write_stdout_line(j.dump()); }
 
 }  // namespace
 

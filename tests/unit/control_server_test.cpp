@@ -133,6 +133,45 @@ TEST(ControlServer, WatchdogNamesARankWithoutProgressAndItsPhase) {
   EXPECT_NE(h.reason.find("no progress"), std::string::npos) << h.reason;
 }
 
+TEST(ControlServer, AFailedRankIsReportedOnceWithItsCauseAndNeverAsHung) {
+  std::promise<HeartbeatRecord> failed;
+  std::atomic<int> failures{0}, hangs{0};
+  auto o = options(2);
+  o.heartbeat_timeout_s = 1.0;
+  o.on_failed = [&](const HeartbeatRecord& r) {
+    if (failures++ == 0) failed.set_value(r);
+  };
+  o.on_hung = [&](const HungRank&) { ++hangs; };
+  ControlServer server(o);
+  HeartbeatClient r0(client(server.port(), 0));
+  auto r1 = std::make_unique<HeartbeatClient>(client(server.port(), 1));
+  r1->set_phase("epoch 0 step 3: train");
+  r1->set_step(3);
+  const auto start = Clock::now();
+  ASSERT_TRUE(r1->report_failure("bad row in shard 1", 5, 2.0));
+  auto f = failed.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0) << "a failure is reported at once";
+  HeartbeatRecord r = f.get();
+  EXPECT_EQ(r.rank, 1);
+  EXPECT_EQ(r.error, "bad row in shard 1");
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(r.step, 3);
+  EXPECT_EQ(r.phase, "epoch 0 step 3: train");
+  r1.reset();  // the failed rank goes silent: that is no hang on top of the failure
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(failures.load(), 1);
+  EXPECT_EQ(hangs.load(), 0);
+}
+
+TEST(ControlServer, ReportFailureWithoutAServerGivesUpInTime) {
+  HeartbeatClientOptions c = client(1, 1);  // port 1: nothing listens
+  HeartbeatClient lone(c);
+  const auto start = Clock::now();
+  EXPECT_FALSE(lone.report_failure("x", 5, 0.5));
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 2.0);
+}
+
 TEST(ControlServer, ACleanShutdownIsNotAHang) {
   std::atomic<bool> fired{false};
   auto o = options(1);
