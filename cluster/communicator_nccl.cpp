@@ -54,22 +54,32 @@ namespace {
 
 ncclDataType_t to_nccl(nccl::DType t) {
   switch (t) {
-    case nccl::DType::kFloat32: return ncclFloat32;
-    case nccl::DType::kFloat64: return ncclFloat64;
-    case nccl::DType::kFloat16: return ncclFloat16;
-    case nccl::DType::kBFloat16: return ncclBfloat16;
-    case nccl::DType::kInt32: return ncclInt32;
-    case nccl::DType::kInt64: return ncclInt64;
+    case nccl::DType::kFloat32:
+      return ncclFloat32;
+    case nccl::DType::kFloat64:
+      return ncclFloat64;
+    case nccl::DType::kFloat16:
+      return ncclFloat16;
+    case nccl::DType::kBFloat16:
+      return ncclBfloat16;
+    case nccl::DType::kInt32:
+      return ncclInt32;
+    case nccl::DType::kInt64:
+      return ncclInt64;
   }
   return ncclFloat32;
 }
 
 ncclRedOp_t to_nccl(nccl::RedOp op) {
   switch (op) {
-    case nccl::RedOp::kSum: return ncclSum;
-    case nccl::RedOp::kAvg: return ncclAvg;
-    case nccl::RedOp::kMax: return ncclMax;
-    case nccl::RedOp::kMin: return ncclMin;
+    case nccl::RedOp::kSum:
+      return ncclSum;
+    case nccl::RedOp::kAvg:
+      return ncclAvg;
+    case nccl::RedOp::kMax:
+      return ncclMax;
+    case nccl::RedOp::kMin:
+      return ncclMin;
   }
   return ncclSum;
 }
@@ -132,7 +142,9 @@ class NcclCommunicator final : public Communicator {
  public:
   NcclCommunicator(Communicator& bootstrap, int device, double timeout_s)
       : bootstrap_(bootstrap), device_(device), timeout_s_(timeout_s) {
-    if (device_ < 0) throw CommError(fmt::format("rank {}: NCCL needs a CUDA device index >= 0, got {}", rank(), device_));
+    if (device_ < 0) {
+      throw CommError(fmt::format("rank {}: NCCL needs a CUDA device index >= 0, got {}", rank(), device_));
+    }
     DeviceGuard guard(*this, "NcclCommunicator");
     ncclUniqueId id;
     if (bootstrap_.rank() == 0) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -156,8 +168,11 @@ class NcclCommunicator final : public Communicator {
     staging_.reset();
     produced_.reset();
     stream_.reset();
-    if (poisoned_) comm_.abort();
-    else comm_.destroy();
+    if (poisoned_) {
+      comm_.abort();
+    } else {
+      comm_.destroy();
+    }
     if (restore) cudaSetDevice(previous);
   }
 
@@ -220,8 +235,10 @@ class NcclCommunicator final : public Communicator {
   class DeviceGuard {
    public:
     DeviceGuard(NcclCommunicator& c, const char* call) {
-      c.cuda_check(cudaGetDevice(&previous_), "cudaGetDevice");
-      if (previous_ != c.device_) c.cuda_check(cudaSetDevice(c.device_), fmt::format("cudaSetDevice({})", c.device_));
+      c.cuda_check(cudaGetDevice(&previous_), fmt::format("cudaGetDevice for {}", call));
+      if (previous_ != c.device_) {
+        c.cuda_check(cudaSetDevice(c.device_), fmt::format("cudaSetDevice({}) for {}", c.device_, call));
+      }
     }
     ~DeviceGuard() { cudaSetDevice(previous_); }
     DeviceGuard(const DeviceGuard&) = delete;
@@ -313,9 +330,10 @@ class NcclCommunicator final : public Communicator {
   }
 
   void timeout(const char* call) {
-    fail(fmt::format("rank {} (cuda:{}): NCCL {} did not complete within {:.0f} s (cluster.timeout_s): a peer rank "
-                     "is gone or stuck",
-                     rank(), device_, call, timeout_s_));
+    fail(
+        fmt::format("rank {} (cuda:{}): NCCL {} did not complete within {:.0f} s (cluster.timeout_s): a peer rank "
+                    "is gone or stuck",
+                    rank(), device_, call, timeout_s_));
   }
 
   // Non-blocking NCCL: a call may return ncclInProgress; the communicator is

@@ -14,9 +14,9 @@ struct DTypeRow {
   const char* nccl_name;
 };
 constexpr DTypeRow kDTypes[] = {
-    {"Float", DType::kFloat32, "ncclFloat32"},   {"Double", DType::kFloat64, "ncclFloat64"},
-    {"Half", DType::kFloat16, "ncclFloat16"},    {"BFloat16", DType::kBFloat16, "ncclBfloat16"},
-    {"Int", DType::kInt32, "ncclInt32"},         {"Long", DType::kInt64, "ncclInt64"},
+    {"Float", DType::kFloat32, "ncclFloat32"}, {"Double", DType::kFloat64, "ncclFloat64"},
+    {"Half", DType::kFloat16, "ncclFloat16"},  {"BFloat16", DType::kBFloat16, "ncclBfloat16"},
+    {"Int", DType::kInt32, "ncclInt32"},       {"Long", DType::kInt64, "ncclInt64"},
 };
 constexpr const char* kSupported = "float32, float64, float16, bfloat16, int32, int64";
 
@@ -58,20 +58,28 @@ bool is_integer(DType t) { return t == DType::kInt32 || t == DType::kInt64; }
 
 RedOp nccl_red_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::kSum: return RedOp::kSum;
-    case ReduceOp::kAverage: return RedOp::kAvg;
-    case ReduceOp::kMax: return RedOp::kMax;
-    case ReduceOp::kMin: return RedOp::kMin;
+    case ReduceOp::kSum:
+      return RedOp::kSum;
+    case ReduceOp::kAverage:
+      return RedOp::kAvg;
+    case ReduceOp::kMax:
+      return RedOp::kMax;
+    case ReduceOp::kMin:
+      return RedOp::kMin;
   }
   return RedOp::kSum;
 }
 
 const char* nccl_red_op_name(RedOp op) {
   switch (op) {
-    case RedOp::kSum: return "ncclSum";
-    case RedOp::kAvg: return "ncclAvg";
-    case RedOp::kMax: return "ncclMax";
-    case RedOp::kMin: return "ncclMin";
+    case RedOp::kSum:
+      return "ncclSum";
+    case RedOp::kAvg:
+      return "ncclAvg";
+    case RedOp::kMax:
+      return "ncclMax";
+    case RedOp::kMin:
+      return "ncclMin";
   }
   return "?";
 }
@@ -85,14 +93,15 @@ TensorPlan plan_tensor(const TensorFacts& f, std::optional<ReduceOp> op, int com
   const std::optional<DType> dtype = nccl_dtype(f.dtype);
   if (!dtype) return reject(fmt::format("{}: unsupported dtype {} (supported: {})", where, f.dtype, kSupported));
   if (!f.contiguous) {
-    return reject(fmt::format("{}: expected a contiguous tensor, got a non-contiguous one (call .contiguous())", where));
+    return reject(
+        fmt::format("{}: expected a contiguous tensor, got a non-contiguous one (call .contiguous())", where));
   }
   if (op == ReduceOp::kAverage && is_integer(*dtype)) {
     return reject(fmt::format("{}: average needs a floating-point tensor, got {}", where, f.dtype));
   }
   if (f.place == Place::kCuda && f.device_index != comm_device) {
-    return reject(fmt::format("{}: expected a tensor on cuda:{} or on the host, got one on cuda:{}", where,
-                              comm_device, f.device_index));
+    return reject(fmt::format("{}: expected a tensor on cuda:{} or on the host, got one on cuda:{}", where, comm_device,
+                              f.device_index));
   }
   TensorPlan p;
   p.dtype = *dtype;
@@ -112,8 +121,10 @@ StreamOrder stream_order(bool torch_cuda_at_build) {
 
 const char* stream_order_name(StreamOrder s) {
   switch (s) {
-    case StreamOrder::kTorchCurrentStreamEvent: return "event on torch's current CUDA stream";
-    case StreamOrder::kLegacyDefaultStreamEvent: return "event on the legacy default CUDA stream";
+    case StreamOrder::kTorchCurrentStreamEvent:
+      return "event on torch's current CUDA stream";
+    case StreamOrder::kLegacyDefaultStreamEvent:
+      return "event on the legacy default CUDA stream";
   }
   return "?";
 }
@@ -122,14 +133,22 @@ std::string nccl_result_name(int code) {
   // Values of ncclResult_t in nccl.h (stable since NCCL 2.14; checked against
   // the real enum in nccl_rules_test when built with NCCL).
   switch (code) {
-    case 0: return "ncclSuccess";
-    case 1: return "ncclUnhandledCudaError";
-    case 2: return "ncclSystemError";
-    case 3: return "ncclInternalError";
-    case 4: return "ncclInvalidArgument";
-    case 5: return "ncclInvalidUsage";
-    case 6: return "ncclRemoteError";
-    case 7: return "ncclInProgress";
+    case 0:
+      return "ncclSuccess";
+    case 1:
+      return "ncclUnhandledCudaError";
+    case 2:
+      return "ncclSystemError";
+    case 3:
+      return "ncclInternalError";
+    case 4:
+      return "ncclInvalidArgument";
+    case 5:
+      return "ncclInvalidUsage";
+    case 6:
+      return "ncclRemoteError";
+    case 7:
+      return "ncclInProgress";
   }
   return fmt::format("unknown ncclResult_t {}", code);
 }
