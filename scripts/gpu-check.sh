@@ -16,6 +16,8 @@
 #   configure  cmake Release, LLMSREC_WITH_NCCL=ON, benches off
 #   build      llmsrec + unit tests, -j16
 #   unit       ctest -L unit; counts tests that ran on CUDA (name contains "cuda")
+#   nccl       llmsrec cluster check on the NCCL backend (host buffer: the
+#              communicator stages it), on every GPU when there are several
 #   prep       demo data: prepare, SASRec teacher, targets (CPU stages)
 #   lm         llmsrec lm make-tiny: a 1024-dim, 8-layer LLaMA (GQA 16/8 heads)
 #   bench      bench train on cuda, bf16, --json: ms_per_step, mfu, ...
@@ -264,7 +266,7 @@ else
 fi
 
 # ---- build and GPU stages ----------------------------------------------------
-gpu_stages=(build unit prep lm bench train embed)
+gpu_stages=(build unit nccl prep lm bench train embed)
 if ((no_gpu)); then
   for s in "${gpu_stages[@]}"; do skip_stage "$s" "--no-gpu"; done
   summary
@@ -276,7 +278,7 @@ else
   skip_stage build "configure did not succeed"
 fi
 if ! ok build; then
-  for s in unit prep lm bench train embed; do skip_stage "$s" "no build"; done
+  for s in unit nccl prep lm bench train embed; do skip_stage "$s" "no build"; done
   summary
   exit $?
 fi
@@ -289,6 +291,28 @@ cuda_pass=$(grep -ciE 'Test +#[0-9]+: [^ ]*cuda[^ ]* \.+ +Passed' "$logs/unit.lo
 cuda_fail=$(grep -ciE 'Test +#[0-9]+: [^ ]*cuda[^ ]* \.+ *\**(Failed|Exception|Timeout)' "$logs/unit.log")
 note unit "$(grep -E 'tests passed, [0-9]+ tests failed out of' "$logs/unit.log" | tail -1)"
 note unit "on CUDA: $cuda_pass passed, $cuda_fail failed"
+
+# NCCL: all-reduces of a host buffer through the NCCL communicator (staged).
+ngpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+nccl_check() {
+  local -a launch=()
+  local mpiexec
+  mpiexec=$(command -v mpiexec || command -v mpiexec.openmpi)
+  if ((ngpus > 1)) && [[ -n $mpiexec ]]; then
+    launch=("$mpiexec" -np "$((ngpus > 8 ? 8 : ngpus))" --oversubscribe -x LD_LIBRARY_PATH)
+    [[ -n ${OPAL_PREFIX:-} ]] && launch+=(-x OPAL_PREFIX)
+  fi
+  "${launch[@]}" "$llmsrec" cluster check --steps 20 --bytes 67108864 --set cluster.backend=nccl \
+    --set cluster.control_port=-1 --json >"$out/nccl.json"
+}
+run_stage nccl 60 nccl_check
+ok nccl && note nccl "$(python3 - "$out/nccl.json" 2>&1 <<'EOF'
+import json, sys
+j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+busbw = j.get("mean_busbw_gbps", 0)
+print(f"backend={j.get('backend')} ranks={len(j.get('ranks', []))} mean_busbw_gbps={busbw:.1f}")
+EOF
+)"
 
 # The demo's settings (launcher/demo_pipeline.cpp), smaller teacher; a big tiny LLaMA.
 sets=(--set "run.dir=$run_dir" --set data.format=synthetic --set teacher.epochs=5 --set teacher.maxlen=32
