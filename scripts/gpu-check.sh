@@ -15,7 +15,7 @@
 #   deps       probe each dependency group on the remote, unpack missing ones
 #   configure  cmake Release, LLMSREC_WITH_NCCL=ON, benches off
 #   build      llmsrec + unit tests, -j16
-#   unit       ctest -L unit; counts tests that ran on CUDA (name contains "cuda")
+#   unit       ctest -L unit; counts the tests with a "cuda" name segment (ran on CUDA)
 #   nccl       llmsrec cluster check on the NCCL backend (host buffer: the
 #              communicator stages it), on every GPU when there are several
 #   prep       demo data: prepare, SASRec teacher, targets (CPU stages)
@@ -24,6 +24,7 @@
 #   train      a few steps of llmsrec train on cuda (1 rank: NCCL over 1 GPU)
 #   embed      llmsrec embed on cuda -> hidden.h5
 # and ends with ONE summary block. Exit status: 0 when no stage FAILED.
+# GPU_CHECK_BUILD_TIMEOUT_S overrides the build deadline (330 s, for -j16).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
@@ -34,7 +35,7 @@ jobs=16
 torch_prefix=${TORCH_CMAKE_PREFIX:-}
 deps_dir=$repo/.gpu-deps
 out=$repo/build-gpu
-usage() { sed -n '2,24p' "$0"; }
+usage() { sed -n '2,27p' "$0"; }
 while (($#)); do
   case "$1" in
     --no-gpu | --dry-run) no_gpu=1 ;;                # stop after configure
@@ -273,7 +274,7 @@ if ((no_gpu)); then
   exit $?
 fi
 if ok configure; then
-  run_stage build 330 cmake --build "$out" -j"$jobs" --target llmsrec_cli llmsrec_unit_tests
+  run_stage build "${GPU_CHECK_BUILD_TIMEOUT_S:-330}" cmake --build "$out" -j"$jobs" --target llmsrec_cli llmsrec_unit_tests
 else
   skip_stage build "configure did not succeed"
 fi
@@ -287,10 +288,20 @@ llmsrec=$out/llmsrec
 
 # Unit tests: every test, CUDA ones by name (the device axis puts the device in it).
 run_stage unit 150 ctest --test-dir "$out" -L unit -j"$jobs" --timeout 90 --output-on-failure
-cuda_pass=$(grep -ciE 'Test +#[0-9]+: [^ ]*cuda[^ ]* \.+ +Passed' "$logs/unit.log")
-cuda_fail=$(grep -ciE 'Test +#[0-9]+: [^ ]*cuda[^ ]* \.+ *\**(Failed|Exception|Timeout)' "$logs/unit.log")
+# A test runs on CUDA when "cuda" is a whole segment of its name (CUDA/Op.Test,
+# Op.Test/cuda, ..._cuda_bf16), not part of a word (NcclRules.CudaErrorNames).
+cuda_count() {  # $1: a regex of ctest result words (Passed, ***Failed, ...)
+  awk -v want="$1" '$2 == "Test" {
+      name = tolower($4)
+      if (name !~ /(^|[\/_.])cuda([\/_.]|$)/) next
+      for (i = 5; i <= NF; ++i) if ($i ~ want) { ++n; break }
+    } END { print n + 0 }' "$logs/unit.log"
+}
+cuda_pass=$(cuda_count '^Passed$')
+cuda_fail=$(cuda_count 'Failed|Exception|Timeout|Not')
+cuda_skip=$(cuda_count 'Skipped')
 note unit "$(grep -E 'tests passed, [0-9]+ tests failed out of' "$logs/unit.log" | tail -1)"
-note unit "on CUDA: $cuda_pass passed, $cuda_fail failed"
+note unit "on CUDA: $cuda_pass passed, $cuda_fail failed, $cuda_skip skipped"
 
 # NCCL: all-reduces of a host buffer through the NCCL communicator (staged).
 ngpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
