@@ -8,6 +8,15 @@
 // CommError naming the operation and this rank, and the communicator is
 // poisoned (later calls throw too) so the caller can abort the job cleanly.
 //
+// NCCL backend (make_nccl_communicator, cluster/nccl_rules.h): tensor
+// collectives take tensors on the communicator's CUDA device and work on them
+// in place, ordered after the stream that produced them; a host (CPU) tensor
+// is staged by the communicator itself (copied to its device, reduced, copied
+// back), so callers never stage. Any other device, a non-contiguous tensor or
+// an unsupported dtype is a ShapeError. Host-buffer collectives (double* /
+// int64_t* arrays, bytes) go to the MPI bootstrap communicator. Any NCCL or
+// CUDA error aborts the NCCL communicator and poisons it like a timeout.
+//
 //   auto mpi = cluster::MpiRuntime::init(&argc, &argv);
 //   auto comm = cluster::make_mpi_communicator(*mpi, /*timeout_s=*/300);
 //   comm->allreduce(grad_buffer, cluster::ReduceOp::kAverage);  // Collective

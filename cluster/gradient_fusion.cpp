@@ -41,15 +41,7 @@ void GradientFusion::allreduce(Communicator& comm, ReduceOp op) {
     else view.zero_();
     offset += p.numel();
   }
-  if (comm.backend() == "nccl" && !buf.is_cuda()) {
-    // NCCL reduces device memory only: stage host-resident gradients through the
-    // rank's current CUDA device (set by the NCCL communicator from its local rank).
-    at::Tensor staged = buf.to(at::Device(at::kCUDA));
-    comm.allreduce(staged, op);
-    buf.copy_(staged);
-  } else {
-    comm.allreduce(buf, op);
-  }
+  comm.allreduce(buf, op);  // a host buffer on NCCL is staged by the communicator (communicator.h)
   offset = 0;
   for (auto& p : impl_->params) {
     at::Tensor view = buf.narrow(0, offset, p.numel()).view(p.sizes());
