@@ -1,6 +1,7 @@
 #include "models/llama/fused_ops.h"
 
 #include <cmath>
+#include <type_traits>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -83,35 +84,50 @@ struct SwiGlu : public torch::autograd::Function<SwiGlu> {
   }
 };
 
+// What the rows compute in: double for double, float for float and bf16 (a
+// bf16 row is widened element by element and rounded once on the way out).
+template <typename T>
+using compute_t = std::conditional_t<std::is_same_v<T, double>, double, float>;
+
 // y = x * rstd * w per row, rstd = 1 / sqrt(mean(x^2) + eps) accumulated in
 // double; one pass to sum and one to write.
 template <typename T>
-void rms_norm_rows(const T* x, const T* w, T* y, T* rstd, int64_t rows, int64_t D, double eps) {
+void rms_norm_rows(const T* x, const T* w, T* y, compute_t<T>* rstd, int64_t rows, int64_t D, double eps) {
+  using C = compute_t<T>;
   at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = x + r * D;
       double ss = 0;
-      for (int64_t i = 0; i < D; ++i) ss += static_cast<double>(xr[i]) * xr[i];
-      const T s = static_cast<T>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
+      for (int64_t i = 0; i < D; ++i) {
+        const double xi = static_cast<C>(xr[i]);
+        ss += xi * xi;
+      }
+      const C s = static_cast<C>(1.0 / std::sqrt(ss / static_cast<double>(D) + eps));
       rstd[r] = s;
       T* yr = y + r * D;
-      for (int64_t i = 0; i < D; ++i) yr[i] = w[i] * (xr[i] * s);
+      for (int64_t i = 0; i < D; ++i) yr[i] = static_cast<T>(static_cast<C>(w[i]) * (static_cast<C>(xr[i]) * s));
     }
   });
 }
 
 // dx = rstd * (g w) - x * rstd^3 * mean(g w x), per row.
 template <typename T>
-void rms_norm_rows_backward(const T* x, const T* w, const T* rstd, const T* g, T* dx, int64_t rows, int64_t D) {
+void rms_norm_rows_backward(const T* x, const T* w, const compute_t<T>* rstd, const T* g, T* dx, int64_t rows,
+                            int64_t D) {
+  using C = compute_t<T>;
   at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T *xr = x + r * D, *gr = g + r * D;
       double dot = 0;
-      for (int64_t i = 0; i < D; ++i) dot += static_cast<double>(gr[i]) * w[i] * xr[i];
-      const T s = rstd[r];
-      const T c = static_cast<T>(dot / static_cast<double>(D) * s * s * s);
+      for (int64_t i = 0; i < D; ++i) {
+        dot += static_cast<double>(static_cast<C>(gr[i])) * static_cast<C>(w[i]) * static_cast<C>(xr[i]);
+      }
+      const C s = rstd[r];
+      const C c = static_cast<C>(dot / static_cast<double>(D) * s * s * s);
       T* dr = dx + r * D;
-      for (int64_t i = 0; i < D; ++i) dr[i] = s * (gr[i] * w[i]) - xr[i] * c;
+      for (int64_t i = 0; i < D; ++i) {
+        dr[i] = static_cast<T>(s * (static_cast<C>(gr[i]) * static_cast<C>(w[i])) - static_cast<C>(xr[i]) * c);
+      }
     }
   });
 }
@@ -119,10 +135,11 @@ void rms_norm_rows_backward(const T* x, const T* w, const T* rstd, const T* g, T
 struct RmsNorm : public torch::autograd::Function<RmsNorm> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, double eps) {
     const int64_t D = x.size(-1), rows = x.numel() / D;
-    at::Tensor y = at::empty_like(x), rstd = at::empty({rows}, x.options());
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rms_norm", [&] {
+    const at::ScalarType compute = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    at::Tensor y = at::empty_like(x), rstd = at::empty({rows}, x.options().dtype(compute));
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "rms_norm", [&] {
       rms_norm_rows<scalar_t>(x.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
-                              rstd.data_ptr<scalar_t>(), rows, D, eps);
+                              rstd.data_ptr<compute_t<scalar_t>>(), rows, D, eps);
     });
     ctx->save_for_backward({x, weight, rstd});
     return y;
@@ -134,9 +151,10 @@ struct RmsNorm : public torch::autograd::Function<RmsNorm> {
     const at::Tensor g = grads[0].contiguous();
     const int64_t D = x.size(-1), rows = x.numel() / D;
     at::Tensor dx = at::empty_like(x);
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rms_norm_backward", [&] {
-      rms_norm_rows_backward<scalar_t>(x.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(),
-                                       g.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>(), rows, D);
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "rms_norm_backward", [&] {
+      rms_norm_rows_backward<scalar_t>(x.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(),
+                                       rstd.data_ptr<compute_t<scalar_t>>(), g.data_ptr<scalar_t>(),
+                                       dx.data_ptr<scalar_t>(), rows, D);
     });
     return {dx, at::Tensor(), at::Tensor()};
   }
@@ -156,13 +174,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rope_split_qkv(const at::Tensor& 
 
 at::Tensor rms_norm_frozen(const at::Tensor& x, const at::Tensor& weight, double eps) {
   LLMSREC_ASSERT(fused_ops_supported(x.scalar_type()) && weight.scalar_type() == x.scalar_type(),
-                 "rms_norm_frozen: float32/float64 x and weight of one dtype");
+                 "rms_norm_frozen: float32/float64/bfloat16 x and weight of one dtype");
+  LLMSREC_ASSERT(x.device().is_cpu() && weight.device().is_cpu(), "rms_norm_frozen: CPU tensors only");
   LLMSREC_ASSERT(weight.dim() == 1 && weight.size(0) == x.size(-1) && !weight.requires_grad(),
                  "rms_norm_frozen: weight [D] that needs no gradient");
   return RmsNorm::apply(x.contiguous(), weight.contiguous(), eps);
 }
 
-bool fused_ops_supported(at::ScalarType dtype) { return dtype == at::kFloat || dtype == at::kDouble; }
+bool fused_ops_supported(at::ScalarType dtype) {
+  return dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16;
+}
 
 at::Tensor swiglu(const at::Tensor& gate_up) {
   LLMSREC_ASSERT(gate_up.dim() == 2 && gate_up.size(1) % 2 == 0, "swiglu: gate_up must be [N, 2I]");

@@ -2,6 +2,8 @@
 // backward to inputs_embeds makes one pass where autograd would make several
 // (and no cat of split gradients). Same math as the plain formulas in
 // llama_ops.h; tests/unit/fused_ops_test.cpp compares both, values and gradients.
+// CPU tensors (rms_norm_frozen reads raw memory); float32, float64 and bf16
+// (rms_norm_frozen computes a bf16 row in float32 and rounds once).
 //
 //   auto [q, k, v] = rope_split_qkv(qkv, H, KV, hd, cos, sin);  // rotated q, k; v as is
 //   at::Tensor act = swiglu(gate_up);                           // silu(gate) * up
@@ -27,7 +29,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rope_split_qkv(const at::Tensor& 
 // sum of squares accumulates in double. Differentiable in x.
 at::Tensor rms_norm_frozen(const at::Tensor& x, const at::Tensor& weight, double eps);
 
-// The model uses these for float32 and float64 (bf16 keeps the plain formulas).
+// The dtypes the model's fast CPU path uses these for: float32, float64, bfloat16.
 bool fused_ops_supported(at::ScalarType dtype);
 
 // gate_up [N, 2I] (gate first) -> silu(gate) * up [N, I]. Differentiable in gate_up.

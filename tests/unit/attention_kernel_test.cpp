@@ -100,6 +100,36 @@ TEST(PackedCausalAttention, QuerySuffixEqualsThoseRowsOfTheFullResult) {
   }
 }
 
+// bf16 widens to float32 inside: bitwise the float32 kernel on the same values,
+// rounded once, and the same for the gradients (a bf16 output gradient in,
+// float32 gradients rounded out).
+TEST(PackedCausalAttention, Bf16IsTheFloat32KernelRoundedOnce) {
+  at::manual_seed(9);
+  const std::vector<int64_t> offsets = {0, 7, 11, 12, 30};
+  const int64_t T = 30, H = 4, KV = 2, hd = 8;
+  const auto bf16 = at::TensorOptions().dtype(at::kBFloat16);
+  const at::Tensor q0 = at::randn({T, H, hd}, bf16), k0 = at::randn({T, KV, hd}, bf16),
+                   v0 = at::randn({T, KV, hd}, bf16), go = at::randn({T, H * hd}, bf16);
+  std::vector<at::Tensor> a, b;
+  for (const at::Tensor* t : {&q0, &k0, &v0}) {
+    a.push_back(t->clone().requires_grad_());
+    b.push_back(t->to(at::kFloat).requires_grad_());
+  }
+  at::Tensor out = packed_causal_attention(a[0], a[1], a[2], offsets, 0.35);
+  at::Tensor ref = packed_causal_attention(b[0], b[1], b[2], offsets, 0.35);
+  ASSERT_EQ(out.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(out, ref.to(at::kBFloat16))) << "max |difference| "
+                                                     << (out.to(at::kFloat) - ref).abs().max().item<float>();
+  (out * go).sum().backward();
+  (ref * go.to(at::kFloat)).sum().backward();
+  const char* names[] = {"dq", "dk", "dv"};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(a[i].grad().scalar_type(), at::kBFloat16) << names[i];
+    EXPECT_TRUE(at::equal(a[i].grad(), b[i].grad().to(at::kBFloat16))) << names[i];
+    EXPECT_GT(b[i].grad().abs().max().item<float>(), 0) << names[i];
+  }
+}
+
 TEST(PackedCausalAttention, ThreadCountDoesNotChangeBits) {
   at::manual_seed(5);
   const std::vector<int64_t> offsets = {0, 17, 20, 33, 34};
