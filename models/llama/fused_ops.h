@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <tuple>
 
 #include <ATen/core/Tensor.h>
@@ -19,10 +20,13 @@ namespace llmsrec::models::llama {
 
 // qkv [N, (H + 2*KV) * hd] -> q [N, H, hd] and k [N, KV, hd] with HF rotate_half
 // RoPE applied (cos, sin [N, hd] as from rope_cos_sin: two equal halves), and
-// v [N, KV, hd]; all contiguous. Differentiable in qkv.
+// v [N, KV, hd]; all contiguous, in `out_dtype` (default: qkv's; a bf16 qkv
+// may ask for float32, which the attention kernel reads without another pass).
+// One loop over the rows each way. Differentiable in qkv.
 std::tuple<at::Tensor, at::Tensor, at::Tensor> rope_split_qkv(const at::Tensor& qkv, int64_t heads, int64_t kv_heads,
                                                               int64_t head_dim, const at::Tensor& cos,
-                                                              const at::Tensor& sin);
+                                                              const at::Tensor& sin,
+                                                              std::optional<at::ScalarType> out_dtype = std::nullopt);
 
 // HF LlamaRMSNorm, x [..., D] and a frozen weight [D] (no gradient for it):
 // one pass each way instead of autograd's chain of element-wise ops; the row

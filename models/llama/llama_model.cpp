@@ -58,7 +58,9 @@ struct LlamaModel::Impl {
                                                              const at::Tensor& sin) const {
     at::Tensor h = rms_norm_frozen(x, w.attn_norm, cfg.rms_norm_eps);
     at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
-    return rope_split_qkv(qkv, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cos, sin);
+    // bf16: q, k, v come out widened to float32, which the attention kernel computes in anyway.
+    const at::ScalarType qkv_dtype = opts.dtype == at::kBFloat16 ? at::kFloat : opts.dtype;
+    return rope_split_qkv(qkv, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cos, sin, qkv_dtype);
   }
 
   // Fast path: the rest of a layer for the query rows x [Nq, D] (the last
@@ -68,7 +70,7 @@ struct LlamaModel::Impl {
                                const Layer& w, const std::vector<int64_t>& kv_offsets,
                                const std::vector<int64_t>& q_offsets) const {
     const double scale = 1.0 / std::sqrt(static_cast<double>(cfg.head_dim));
-    at::Tensor attn = packed_causal_attention(q, k, v, kv_offsets, scale, q_offsets);
+    at::Tensor attn = packed_causal_attention(q, k, v, kv_offsets, scale, q_offsets).to(x.scalar_type());
     at::Tensor out = at::addmm(x, attn, w.wo.t());
     at::Tensor act = swiglu(at::linear(rms_norm_frozen(out, w.mlp_norm, cfg.rms_norm_eps), w.w_gate_up));
     return at::addmm(out, act, w.w_down.t());

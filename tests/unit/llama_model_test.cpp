@@ -325,8 +325,15 @@ TEST_P(LlamaModelTest, Bf16TracksFp32) {
   auto a = f32.forward(f32.embed_tokens(ids), {0, 12}).hidden;
   auto b = bf16.forward(bf16.embed_tokens(ids), {0, 12}).hidden;
   EXPECT_EQ(b.scalar_type(), at::kBFloat16);
-  // bf16 keeps 8 bits of mantissa; final-norm states are O(1).
-  expect_close(a, b, 0.1, "bf16 vs fp32 hidden");
+  // bf16 keeps 8 bits of mantissa; final-norm states here reach ~4. The old
+  // absolute 0.1 pinned the bf16 grid path's rounding (max error 0.095); the
+  // fast path rounds differently (q, k, v stay float32 into attention, norms
+  // round once: lower mean error, max 0.11), so the bound scales with the
+  // states: max error <= 5% of max |fp32 state|, mean error <= 0.02.
+  const double scale = a.abs().max().item<double>();
+  expect_close(a, b, 0.05 * scale, "bf16 vs fp32 hidden");
+  const double mean_err = (a - b.to(at::kFloat)).abs().mean().item<double>();
+  EXPECT_LE(mean_err, 0.02) << "bf16 vs fp32 hidden: mean |difference| " << mean_err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, LlamaModelTest, ::testing::ValuesIn(model_paths()), model_path_name);
