@@ -169,6 +169,56 @@ struct SwiGlu : public torch::autograd::Function<SwiGlu> {
   }
 };
 
+// bf16 SwiGLU: ATen's bf16 backward takes four strided passes, two of them
+// recomputing exp. Here the forward keeps sigmoid(gate) (float32, [N, I]) and
+// the backward is one exp-free loop; both compute in float32 and round once.
+struct SwiGluBf16 : public torch::autograd::Function<SwiGluBf16> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gate_up) {
+    const int64_t N = gate_up.size(0), I = gate_up.size(1) / 2;
+    at::Tensor y = at::empty({N, I}, gate_up.options());
+    // ATen's vectorized sigmoid (a scalar exp in the loop below costs twice as much).
+    at::Tensor sig = gate_up.narrow(1, 0, I).to(at::kFloat).sigmoid_();
+    const auto* gu = gate_up.data_ptr<c10::BFloat16>();
+    auto* yp = y.data_ptr<c10::BFloat16>();
+    const float* sp = sig.data_ptr<float>();
+    at::parallel_for(0, N, 4, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const c10::BFloat16 *g = gu + r * 2 * I, *u = g + I;
+        for (int64_t i = 0; i < I; ++i) {
+          yp[r * I + i] = static_cast<c10::BFloat16>(static_cast<float>(g[i]) * sp[r * I + i] * static_cast<float>(u[i]));
+        }
+      }
+    });
+    ctx->save_for_backward({gate_up, sig});
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &gate_up = saved[0], &sig = saved[1];
+    const at::Tensor dy = grads[0].to(at::kBFloat16).contiguous();
+    const int64_t N = gate_up.size(0), I = gate_up.size(1) / 2;
+    at::Tensor d = at::empty_like(gate_up);
+    const auto* gu = gate_up.data_ptr<c10::BFloat16>();
+    const auto* dyp = dy.data_ptr<c10::BFloat16>();
+    const float* sp = sig.data_ptr<float>();
+    auto* dp = d.data_ptr<c10::BFloat16>();
+    at::parallel_for(0, N, 4, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const c10::BFloat16 *g = gu + r * 2 * I, *u = g + I, *dyr = dyp + r * I;
+        const float* sr = sp + r * I;
+        c10::BFloat16 *dg = dp + r * 2 * I, *du = dg + I;
+        for (int64_t i = 0; i < I; ++i) {
+          const float gi = g[i], si = sr[i], dyi = dyr[i];
+          du[i] = static_cast<c10::BFloat16>(dyi * gi * si);                                   // dy * silu(g)
+          dg[i] = static_cast<c10::BFloat16>(dyi * static_cast<float>(u[i]) * si * (1.0f + gi * (1.0f - si)));  // dy * u * silu'(g)
+        }
+      }
+    });
+    return {d};
+  }
+};
+
 // What the rows compute in: double for double, float for float and bf16 (a
 // bf16 row is widened element by element and rounded once on the way out).
 template <typename T>
@@ -276,6 +326,10 @@ bool fused_ops_supported(at::ScalarType dtype) {
 
 at::Tensor swiglu(const at::Tensor& gate_up) {
   LLMSREC_ASSERT(gate_up.dim() == 2 && gate_up.size(1) % 2 == 0, "swiglu: gate_up must be [N, 2I]");
+  if (gate_up.scalar_type() == at::kBFloat16) {
+    LLMSREC_ASSERT(gate_up.device().is_cpu(), "swiglu: bf16 on the CPU only (the generic path uses at::silu)");
+    return SwiGluBf16::apply(gate_up.contiguous());
+  }
   return SwiGlu::apply(gate_up);
 }
 
