@@ -185,7 +185,8 @@ struct SwiGluBf16 : public torch::autograd::Function<SwiGluBf16> {
       for (int64_t r = begin; r < end; ++r) {
         const c10::BFloat16 *g = gu + r * 2 * I, *u = g + I;
         for (int64_t i = 0; i < I; ++i) {
-          yp[r * I + i] = static_cast<c10::BFloat16>(static_cast<float>(g[i]) * sp[r * I + i] * static_cast<float>(u[i]));
+          const float gi = g[i], ui = u[i];
+          yp[r * I + i] = static_cast<c10::BFloat16>(gi * sp[r * I + i] * ui);
         }
       }
     });
@@ -209,9 +210,9 @@ struct SwiGluBf16 : public torch::autograd::Function<SwiGluBf16> {
         const float* sr = sp + r * I;
         c10::BFloat16 *dg = dp + r * 2 * I, *du = dg + I;
         for (int64_t i = 0; i < I; ++i) {
-          const float gi = g[i], si = sr[i], dyi = dyr[i];
-          du[i] = static_cast<c10::BFloat16>(dyi * gi * si);                                   // dy * silu(g)
-          dg[i] = static_cast<c10::BFloat16>(dyi * static_cast<float>(u[i]) * si * (1.0f + gi * (1.0f - si)));  // dy * u * silu'(g)
+          const float gi = g[i], ui = u[i], si = sr[i], dyi = dyr[i];
+          du[i] = static_cast<c10::BFloat16>(dyi * gi * si);                             // dy * silu(g)
+          dg[i] = static_cast<c10::BFloat16>(dyi * ui * si * (1.0f + gi * (1.0f - si)));  // dy * u * silu'(g)
         }
       }
     });

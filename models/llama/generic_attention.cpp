@@ -45,7 +45,8 @@ at::Tensor sdpa_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 
 // Query heads grouped by their kv head: [B, KV, G*S, hd] against [B, KV, S, hd],
 // so GQA needs no copy of k and v.
-[[maybe_unused]] at::Tensor matmul_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout) {
+[[maybe_unused]] at::Tensor matmul_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                        const SequenceLayout& layout) {
   const int64_t H = q.size(1), hd = q.size(2), KV = k.size(1), G = H / KV, B = layout.batch, S = layout.max_len;
   const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
   at::Tensor qg = (q * scale).view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd});

@@ -35,9 +35,9 @@ void expect_close(const at::Tensor& actual, const at::Tensor& expected, double t
   const at::Tensor diff = (a - e).abs();
   const int64_t i = diff.argmax().item<int64_t>();
   const double bound = tol * std::max(1.0, e.abs().max().item<double>());
-  EXPECT_LE(diff[i].item<double>(), bound) << what << ": at flat index " << i << " expected " << e[i].item<double>()
-                                           << ", actual " << a[i].item<double>() << " (|difference| "
-                                           << diff[i].item<double>() << " > " << bound << ")";
+  EXPECT_LE(diff[i].item<double>(), bound)
+      << what << ": at flat index " << i << " expected " << e[i].item<double>() << ", actual " << a[i].item<double>()
+      << " (|difference| " << diff[i].item<double>() << " > " << bound << ")";
 }
 
 double tolerance(at::ScalarType dtype) { return dtype == at::kDouble ? 1e-10 : 1e-5; }
@@ -63,7 +63,8 @@ class GenericAttentionTest : public ::testing::TestWithParam<c10::Device> {
   void check(at::ScalarType dtype, double tol, const std::vector<int64_t>& offsets) {
     at::manual_seed(11);
     const int64_t T = offsets.back(), H = 4, KV = 2, hd = 8;
-    const at::Tensor q0 = at::randn({T, H, hd}, at::kDouble).to(dtype), k0 = at::randn({T, KV, hd}, at::kDouble).to(dtype),
+    const at::Tensor q0 = at::randn({T, H, hd}, at::kDouble).to(dtype),
+                     k0 = at::randn({T, KV, hd}, at::kDouble).to(dtype),
                      v0 = at::randn({T, KV, hd}, at::kDouble).to(dtype), go = at::randn({T, H * hd}, at::kDouble);
     const c10::Device dev = GetParam();
     std::vector<at::Tensor> a, b;
@@ -71,8 +72,8 @@ class GenericAttentionTest : public ::testing::TestWithParam<c10::Device> {
       a.push_back(t->clone().to(dev).requires_grad_());  // own leaves (to() may return its input)
       b.push_back(t->to(at::kDouble).clone().requires_grad_());
     }
-    const SequenceLayout layout = SequenceLayout::from_offsets(offsets, dtype == at::kDouble ? at::kDouble : at::kFloat)
-                                      .to(dev);
+    const SequenceLayout layout =
+        SequenceLayout::from_offsets(offsets, dtype == at::kDouble ? at::kDouble : at::kFloat).to(dev);
     at::Tensor out = generic_causal_attention(a[0], a[1], a[2], layout);
     EXPECT_EQ(out.device(), dev);
     EXPECT_EQ(out.scalar_type(), dtype);

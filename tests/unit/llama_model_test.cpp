@@ -65,6 +65,11 @@ struct ModelPath {
   Kernels kernels;
 };
 
+// gtest prints parameters of failing tests with this.
+void PrintTo(const ModelPath& p, std::ostream* os) {
+  *os << p.device.str() << (p.kernels == Kernels::kAuto ? ", kernels auto" : ", kernels generic");
+}
+
 std::vector<ModelPath> model_paths() {
   std::vector<ModelPath> out;
   for (const c10::Device& d : test::candidate_test_devices()) {
@@ -202,7 +207,8 @@ TEST_P(LlamaModelTest, PackedBatchEqualsEachSequenceAlone) {
   }
   // Requested rows come back in request order and equal the full output rows.
   auto some = model.forward(e, {0, 4, 13, 14, 20}, {{19, 3, 13}, true});
-  expect_close(some.hidden, packed.hidden.index_select(0, on(at::tensor(std::vector<int64_t>{19, 3, 13}))), 1e-6, "rows");
+  const at::Tensor picked = on(at::tensor(std::vector<int64_t>{19, 3, 13}));
+  expect_close(some.hidden, packed.hidden.index_select(0, picked), 1e-6, "rows");
   expect_close(some.logits, model.logits(some.hidden), 0, "logits of rows");
 }
 

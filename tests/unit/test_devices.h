@@ -22,7 +22,9 @@
 namespace llmsrec::test {
 
 // Every device a test is written for: CPU and the first CUDA device.
-inline std::vector<c10::Device> candidate_test_devices() { return {c10::Device(c10::kCPU), c10::Device(c10::kCUDA, 0)}; }
+inline std::vector<c10::Device> candidate_test_devices() {
+  return {c10::Device(c10::kCPU), c10::Device(c10::kCUDA, 0)};
+}
 
 // The devices this build can see: CPU always, CUDA when libtorch has it and a GPU is there.
 inline std::vector<c10::Device> visible_test_devices() {
@@ -40,16 +42,18 @@ inline bool test_device_visible(c10::Device d) {
 
 // "cpu", "cuda0": parameter names for INSTANTIATE_TEST_SUITE_P.
 inline std::string device_test_name(const ::testing::TestParamInfo<c10::Device>& info) {
-  return info.param.is_cpu() ? "cpu" : std::string(c10::DeviceTypeName(info.param.type(), true)) +
-                                           std::to_string(info.param.index());
+  return info.param.is_cpu()
+             ? "cpu"
+             : std::string(c10::DeviceTypeName(info.param.type(), true)) + std::to_string(info.param.index());
 }
 
 }  // namespace llmsrec::test
 
-#define LLMSREC_SKIP_UNLESS_VISIBLE(device)                                                                \
-  do {                                                                                                     \
-    if (!::llmsrec::test::test_device_visible(device)) {                                                   \
-      GTEST_SKIP() << "device " << (device).str() << " is not visible to this build (libtorch CUDA: "      \
-                   << (at::hasCUDA() ? "yes" : "no") << "); only CPU instances ran";                       \
-    }                                                                                                      \
+#define LLMSREC_SKIP_UNLESS_VISIBLE(device)                                                              \
+  do {                                                                                                   \
+    if (!::llmsrec::test::test_device_visible(device)) {                                                 \
+      GTEST_SKIP() << "device " << (device).str()                                                        \
+                   << " is not visible to this build (libtorch CUDA: " << (at::hasCUDA() ? "yes" : "no") \
+                   << "); only CPU instances ran";                                                       \
+    }                                                                                                    \
   } while (0)
