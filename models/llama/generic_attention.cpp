@@ -20,7 +20,7 @@ namespace llmsrec::models::llama {
 
 namespace {
 
-at::ScalarType softmax_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
+[[maybe_unused]] at::ScalarType softmax_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
 
 #if LLMSREC_HAS_SDPA
 // [B*S, heads, hd] grid rows -> [B, heads, S, hd].

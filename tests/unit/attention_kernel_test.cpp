@@ -63,6 +63,10 @@ TEST(PackedCausalAttention, MatchesAutogradFormulaFloat32) { check(at::kFloat, 1
 // Short sequences first, one long one last: the kernel reorders blocks by length.
 TEST(PackedCausalAttention, UnevenLengthsInAnyOrder) { check(at::kDouble, 1e-12, {0, 1, 3, 6, 10, 23}); }
 TEST(PackedCausalAttention, OneSequence) { check(at::kDouble, 1e-12, {0, 9}); }
+// Past 64 rows the queries run in chunks, each against the keys it can see:
+// 70 rows = chunks of 64 and 6, 130 = 64, 64 and 2.
+TEST(PackedCausalAttention, LongSequencesRunInCausalChunks) { check(at::kDouble, 1e-12, {0, 70, 75, 205}); }
+TEST(PackedCausalAttention, LongSequencesRunInCausalChunksFloat32) { check(at::kFloat, 1e-5, {0, 130, 200}); }
 
 TEST(PackedCausalAttention, FirstRowReadsOnlyItsOwnValue) {
   at::manual_seed(4);
@@ -127,6 +131,31 @@ TEST(PackedCausalAttention, Bf16IsTheFloat32KernelRoundedOnce) {
     ASSERT_EQ(a[i].grad().scalar_type(), at::kBFloat16) << names[i];
     EXPECT_TRUE(at::equal(a[i].grad(), b[i].grad().to(at::kBFloat16))) << names[i];
     EXPECT_GT(b[i].grad().abs().max().item<float>(), 0) << names[i];
+  }
+}
+
+// A query suffix longer than one chunk (100 of 150 rows, 64 + 36) and one shorter (5 of 80).
+TEST(PackedCausalAttention, LongQuerySuffixEqualsThoseRowsOfTheFullResult) {
+  at::manual_seed(7);
+  const std::vector<int64_t> offsets = {0, 150, 230}, q_offsets = {0, 100, 105};
+  std::vector<int64_t> rows;
+  for (int64_t r = 50; r < 150; ++r) rows.push_back(r);
+  for (int64_t r = 225; r < 230; ++r) rows.push_back(r);
+  const int64_t T = 230, H = 2, KV = 1, hd = 4;
+  auto opt = at::TensorOptions().dtype(at::kDouble);
+  at::Tensor q0 = at::randn({T, H, hd}, opt), k0 = at::randn({T, KV, hd}, opt), v0 = at::randn({T, KV, hd}, opt);
+  at::Tensor go = at::randn({105, H * hd}, opt);
+  const at::Tensor idx = at::tensor(rows);
+  std::vector<at::Tensor> a = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  std::vector<at::Tensor> b = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  at::Tensor tail = packed_causal_attention(a[0].index_select(0, idx).contiguous(), a[1], a[2], offsets, 0.4, q_offsets);
+  at::Tensor full = reference_packed(b[0], b[1], b[2], offsets, 0.4).index_select(0, idx);
+  EXPECT_LT((tail - full).abs().max().item<double>(), 1e-12);
+  (tail * go).sum().backward();
+  (full * go).sum().backward();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT((a[i].grad() - b[i].grad()).abs().max().item<double>(), 1e-12) << i;
+    EXPECT_GT(b[i].grad().abs().max().item<double>(), 0) << i;
   }
 }
 
