@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
-#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -90,27 +89,6 @@ struct Blocks {
   }
 };
 
-// Query rows go through the score, softmax and value GEMMs in chunks of at
-// most kChunkRows, each against only the keys its last row can see: causality
-// leaves the rest of the [Lq, L] block masked, so a 128-row sequence does 3/4
-// of the full block's work. The probabilities keep the [Lq, L] layout; cells
-// right of a chunk's keys are never written nor read.
-constexpr int64_t kChunkRows = 64;
-
-struct Chunk {
-  int64_t row, rows, keys;  // query rows [row, row + rows) of the block, keys [0, keys)
-};
-
-// Query i of the last Lq rows of an L-row sequence sees keys 0 .. i + L - Lq.
-std::vector<Chunk> causal_chunks(int64_t L, int64_t Lq) {
-  std::vector<Chunk> out;
-  for (int64_t a = 0; a < Lq; a += kChunkRows) {
-    const int64_t m = std::min(kChunkRows, Lq - a);
-    out.push_back({a, m, a + m + L - Lq});
-  }
-  return out;
-}
-
 // Rows [r0, r0 + L) of head `head` in a packed [T, heads, hd] tensor: an [L, hd]
 // matrix whose row stride is heads * hd, which BLAS reads and writes in place.
 at::Tensor head_rows(const at::Tensor& x, int64_t head, int64_t r0, int64_t L) {
@@ -134,17 +112,12 @@ struct PackedCausalAttention : public torch::autograd::Function<PackedCausalAtte
       const at::Tensor kb = head_rows(k, h, r0, L), vb = head_rows(v, h, r0, L);
       const at::Tensor mask = causal.narrow(0, L - Lq, Lq).narrow(1, 0, L);
       for (int64_t hq = h * G; hq < (h + 1) * G; ++hq) {
-        const at::Tensor P = probs.narrow(0, base[n] + hq * Lq * L, Lq * L).view({Lq, L});
-        for (const Chunk& c : causal_chunks(L, Lq)) {
-          at::Tensor p = P.narrow(0, c.row, c.rows).narrow(1, 0, c.keys);
-          p.copy_(mask.narrow(0, c.row, c.rows).narrow(1, 0, c.keys))
-              .addmm_(head_rows(q, hq, qr0 + c.row, c.rows), kb.narrow(0, 0, c.keys).t(), /*beta=*/1,
-                      /*alpha=*/scale);
-          p.sub_(p.amax(-1, /*keepdim=*/true)).exp_();  // masked cells: exp(-inf) = 0
-          p.div_(p.sum(-1, /*keepdim=*/true));
-          at::Tensor o = head_rows(out, hq, qr0 + c.row, c.rows);
-          at::mm_out(o, p, vb.narrow(0, 0, c.keys));
-        }
+        at::Tensor p = probs.narrow(0, base[n] + hq * Lq * L, Lq * L).view({Lq, L});
+        p.copy_(mask).addmm_(head_rows(q, hq, qr0, Lq), kb.t(), /*beta=*/1, /*alpha=*/scale);
+        p.sub_(p.amax(-1, /*keepdim=*/true)).exp_();  // masked cells: exp(-inf) = 0
+        p.div_(p.sum(-1, /*keepdim=*/true));
+        at::Tensor o = head_rows(out, hq, qr0, Lq);
+        at::mm_out(o, p, vb);
       }
     });
     ctx->save_for_backward({q, k, v, probs});
@@ -168,24 +141,18 @@ struct PackedCausalAttention : public torch::autograd::Function<PackedCausalAtte
       const auto [r0, L, qr0, Lq] = blocks[n];
       const at::Tensor kb = head_rows(k, h, r0, L), vb = head_rows(v, h, r0, L);
       at::Tensor dkb = head_rows(dk, h, r0, L), dvb = head_rows(dv, h, r0, L);
-      const std::vector<Chunk> chunks = causal_chunks(L, Lq);
-      at::Tensor ds_buf = at::empty({std::min(Lq, kChunkRows), L}, q.options());
+      at::Tensor ds = at::empty({Lq, L}, q.options());
       for (int64_t hq = h * G; hq < (h + 1) * G; ++hq) {
-        const at::Tensor P = probs.narrow(0, base[n] + hq * Lq * L, Lq * L).view({Lq, L});
-        for (const Chunk& c : chunks) {
-          const at::Tensor p = P.narrow(0, c.row, c.rows).narrow(1, 0, c.keys);
-          const at::Tensor go = head_rows(dout, hq, qr0 + c.row, c.rows), qh = head_rows(q, hq, qr0 + c.row, c.rows);
-          const at::Tensor kc = kb.narrow(0, 0, c.keys), vc = vb.narrow(0, 0, c.keys);
-          at::Tensor ds = ds_buf.narrow(0, 0, c.rows).narrow(1, 0, c.keys);
-          dvb.narrow(0, 0, c.keys).addmm_(p.t(), go);  // dV += P^T dO
-          at::mm_out(ds, go, vc.t());                  // dP = dO V^T
-          // softmax backward: dS = P * (dP - rowsum(dP * P)); masked cells have P = 0.
-          at::Tensor row = (ds * p).sum(-1, /*keepdim=*/true);
-          ds.sub_(row).mul_(p);
-          at::Tensor dqh = head_rows(dq, hq, qr0 + c.row, c.rows);
-          at::mm_out(dqh, ds, kc).mul_(scale);                                       // dQ = dS K * scale
-          dkb.narrow(0, 0, c.keys).addmm_(ds.t(), qh, /*beta=*/1, /*alpha=*/scale);  // dK += dS^T Q * scale
-        }
+        const at::Tensor p = probs.narrow(0, base[n] + hq * Lq * L, Lq * L).view({Lq, L});
+        const at::Tensor go = head_rows(dout, hq, qr0, Lq), qh = head_rows(q, hq, qr0, Lq);
+        dvb.addmm_(p.t(), go);        // dV += P^T dO
+        at::mm_out(ds, go, vb.t());   // dP = dO V^T
+        // softmax backward: dS = P * (dP - rowsum(dP * P)); masked cells have P = 0.
+        at::Tensor row = (ds * p).sum(-1, /*keepdim=*/true);
+        ds.sub_(row).mul_(p);
+        at::Tensor dqh = head_rows(dq, hq, qr0, Lq);
+        at::mm_out(dqh, ds, kb).mul_(scale);                  // dQ = dS K * scale
+        dkb.addmm_(ds.t(), qh, /*beta=*/1, /*alpha=*/scale);  // dK += dS^T Q * scale
       }
     });
     return {dq, dk, dv, at::Tensor(), at::Tensor(), at::Tensor()};

@@ -63,10 +63,9 @@ TEST(PackedCausalAttention, MatchesAutogradFormulaFloat32) { check(at::kFloat, 1
 // Short sequences first, one long one last: the kernel reorders blocks by length.
 TEST(PackedCausalAttention, UnevenLengthsInAnyOrder) { check(at::kDouble, 1e-12, {0, 1, 3, 6, 10, 23}); }
 TEST(PackedCausalAttention, OneSequence) { check(at::kDouble, 1e-12, {0, 9}); }
-// Past 64 rows the queries run in chunks, each against the keys it can see:
-// 70 rows = chunks of 64 and 6, 130 = 64, 64 and 2.
-TEST(PackedCausalAttention, LongSequencesRunInCausalChunks) { check(at::kDouble, 1e-12, {0, 70, 75, 205}); }
-TEST(PackedCausalAttention, LongSequencesRunInCausalChunksFloat32) { check(at::kFloat, 1e-5, {0, 130, 200}); }
+// Sequences longer than the short ones above (a blocked kernel would cut them).
+TEST(PackedCausalAttention, LongSequences) { check(at::kDouble, 1e-12, {0, 70, 75, 205}); }
+TEST(PackedCausalAttention, LongSequencesFloat32) { check(at::kFloat, 1e-5, {0, 130, 200}); }
 
 TEST(PackedCausalAttention, FirstRowReadsOnlyItsOwnValue) {
   at::manual_seed(4);
@@ -134,7 +133,7 @@ TEST(PackedCausalAttention, Bf16IsTheFloat32KernelRoundedOnce) {
   }
 }
 
-// A query suffix longer than one chunk (100 of 150 rows, 64 + 36) and one shorter (5 of 80).
+// A long query suffix (100 of 150 rows) and a short one (5 of 80).
 TEST(PackedCausalAttention, LongQuerySuffixEqualsThoseRowsOfTheFullResult) {
   at::manual_seed(7);
   const std::vector<int64_t> offsets = {0, 150, 230}, q_offsets = {0, 100, 105};
