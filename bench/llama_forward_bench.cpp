@@ -139,6 +139,7 @@ void BM_forward_bf16(benchmark::State& s) { run(s, at::kBFloat16, false); }
 void BM_forward_backward_bf16(benchmark::State& s) { run(s, at::kBFloat16, true); }
 void BM_forward_fp32_generic(benchmark::State& s) { run(s, at::kFloat, false, Kernels::kGeneric); }
 void BM_forward_backward_fp32_generic(benchmark::State& s) { run(s, at::kFloat, true, Kernels::kGeneric); }
+void BM_forward_backward_bf16_generic(benchmark::State& s) { run(s, at::kBFloat16, true, Kernels::kGeneric); }
 
 BENCHMARK(BM_forward_fp32)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 BENCHMARK(BM_forward_backward_fp32)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(6);
@@ -146,6 +147,7 @@ BENCHMARK(BM_forward_bf16)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTim
 BENCHMARK(BM_forward_backward_bf16)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(6);
 BENCHMARK(BM_forward_fp32_generic)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 BENCHMARK(BM_forward_backward_fp32_generic)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
+BENCHMARK(BM_forward_backward_bf16_generic)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 
 }  // namespace
 
