@@ -161,7 +161,9 @@ struct PackedCausalAttention : public torch::autograd::Function<PackedCausalAtte
 
 }  // namespace
 
-bool packed_attention_supports(at::ScalarType dtype) { return dtype == at::kFloat || dtype == at::kDouble; }
+bool packed_attention_supports(at::ScalarType dtype) {
+  return dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16;
+}
 
 at::Tensor packed_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    std::vector<int64_t> offsets, double scale, std::vector<int64_t> q_offsets) {
@@ -173,7 +175,9 @@ at::Tensor packed_causal_attention(const at::Tensor& q, const at::Tensor& k, con
                  "packed_causal_attention: k, v [T, KV, hd] with KV dividing q's heads");
   LLMSREC_ASSERT(packed_attention_supports(q.scalar_type()) && k.scalar_type() == q.scalar_type() &&
                      v.scalar_type() == q.scalar_type(),
-                 "packed_causal_attention: float32/float64 only, one dtype");
+                 "packed_causal_attention: float32/float64/bfloat16 only, one dtype");
+  LLMSREC_ASSERT(q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu(),
+                 "packed_causal_attention: CPU tensors only (generic_causal_attention runs anywhere)");
   if (q_offsets.empty()) q_offsets = offsets;
   LLMSREC_ASSERT(offsets.size() >= 2 && offsets.front() == 0 && offsets.back() == k.size(0),
                  "packed_causal_attention: offsets must run from 0 to k's rows");
@@ -183,6 +187,13 @@ at::Tensor packed_causal_attention(const at::Tensor& q, const at::Tensor& k, con
     const int64_t L = offsets[n + 1] - offsets[n], Lq = q_offsets[n + 1] - q_offsets[n];
     LLMSREC_ASSERT(L >= 0 && Lq >= 0 && Lq <= L,
                    "packed_causal_attention: every sequence needs 0 <= query rows <= key rows");
+  }
+  if (q.scalar_type() == at::kBFloat16) {
+    // Widened once here (autograd narrows the gradients back): one pass over
+    // q, k, v each way, small next to the layer's GEMMs.
+    return PackedCausalAttention::apply(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), std::move(offsets),
+                                        std::move(q_offsets), scale)
+        .to(at::kBFloat16);
   }
   return PackedCausalAttention::apply(q, k, v, std::move(offsets), std::move(q_offsets), scale);
 }

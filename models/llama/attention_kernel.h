@@ -7,7 +7,11 @@
 // BLAS thread, fuses the 1/sqrt(hd) scale and the causal mask into the score
 // GEMM, and reads and writes the packed rows in place: no padded grid, no
 // gather before or scatter after, and only the real [L, L] corner of every
-// sequence is computed. Float32 and float64 only (bf16 keeps the generic path).
+// sequence is computed. Float32 and float64; bf16 inputs are widened to float32
+// on the way in and the output rounded once on the way out (the scores and
+// probabilities of a bf16 model are float32 either way, and float32 GEMMs on
+// these small blocks beat bf16 ones). CPU tensors only: the generic twin for
+// other devices is generic_causal_attention (generic_attention.h).
 //
 //   // q [T, H, hd], k and v [T, KV, hd], sequences back to back at `offsets`
 //   at::Tensor o = packed_causal_attention(q, k, v, offsets, 1.0 / std::sqrt(hd));  // [T, H * hd]
@@ -32,7 +36,7 @@ namespace llmsrec::models::llama {
 at::Tensor packed_causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    std::vector<int64_t> offsets, double scale, std::vector<int64_t> q_offsets = {});
 
-// True when the kernel handles this dtype (float32, float64).
+// True when the kernel handles this dtype (float32, float64, bfloat16).
 bool packed_attention_supports(at::ScalarType dtype);
 
 }  // namespace llmsrec::models::llama

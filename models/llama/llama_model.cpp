@@ -15,6 +15,8 @@
 #include "core/error.h"
 #include "models/llama/attention_kernel.h"
 #include "models/llama/fused_ops.h"
+#include "models/llama/generic_layer.h"
+#include "models/llama/layer_weights.h"
 #include "models/llama/llama_ops.h"
 #include "models/llama/llm_config.h"
 #include "models/llama/row_plan.h"
@@ -24,11 +26,7 @@ namespace llmsrec::models::llama {
 
 namespace {
 
-// Weights of one decoder layer; q/k/v and gate/up are fused into one matrix
-// each so a layer runs 4 GEMMs instead of 7.
-struct Layer {
-  at::Tensor attn_norm, wqkv, bqkv, wo, mlp_norm, w_gate_up, w_down;
-};
+using Layer = LayerWeights;
 
 at::ScalarType reduction_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }
 
@@ -50,51 +48,35 @@ struct LlamaModel::Impl {
   at::Tensor embed, final_norm, lm_head;  // lm_head aliases embed when tied
   std::vector<Layer> layers;
 
-  // bf16: one decoder layer on packed rows x [T, D] with the plain formulas and
-  // attention on the padded grid, whose rounding tests/unit/llama_model_test.cpp
-  // pins against fp32. cos/sin: see rope_rows(). float32/float64 run
-  // planned_forward instead (fused element-wise ops, the packed attention kernel).
-  at::Tensor grid_layer_forward(const at::Tensor& x, const Layer& w, const SequenceLayout& layout,
-                                const at::Tensor& cos, const at::Tensor& sin) const {
-    const int64_t H = cfg.num_attention_heads, KV = cfg.num_key_value_heads, hd = cfg.head_dim;
-    at::Tensor h = rms_norm(x, w.attn_norm, cfg.rms_norm_eps);
-    at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
-    // One gather onto the attention grid for q, k and v together.
-    qkv = to_grid(qkv, layout);
-    const int64_t N = qkv.size(0);
-    auto parts = qkv.split_with_sizes({H * hd, KV * hd, KV * hd}, 1);
-    at::Tensor attn = attention_grid(apply_rope(parts[0].view({N, H, hd}), cos, sin),
-                                     apply_rope(parts[1].view({N, KV, hd}), cos, sin), parts[2].view({N, KV, hd}),
-                                     layout);
-    at::Tensor out = x + at::linear(attn, w.wo);
-    h = rms_norm(out, w.mlp_norm, cfg.rms_norm_eps);
-    at::Tensor gate_up = at::linear(h, w.w_gate_up);
-    const int64_t I = cfg.intermediate_size;
-    return out + at::linear(at::silu(gate_up.narrow(1, 0, I)) * gate_up.narrow(1, I, I), w.w_down);
-  }
+  bool fast = false;  // the fast CPU kernels (kernel_choice.h); else the generic path
 
-  // float32/float64: q [N, H, hd], k, v [N, KV, hd] of rows x [N, D], RoPE at cos/sin.
+  // Index tensors live where the model does (ids and row lists come as host vectors).
+  at::Tensor index_tensor(const std::vector<int64_t>& v) const { return at::tensor(v, at::kLong).to(opts.device); }
+
+  // Fast path: q [N, H, hd], k, v [N, KV, hd] of rows x [N, D], RoPE at cos/sin.
   std::tuple<at::Tensor, at::Tensor, at::Tensor> rotated_qkv(const at::Tensor& x, const Layer& w, const at::Tensor& cos,
                                                              const at::Tensor& sin) const {
-    at::Tensor h = rms_norm(x, w.attn_norm, cfg.rms_norm_eps);
+    at::Tensor h = rms_norm_frozen(x, w.attn_norm, cfg.rms_norm_eps);
     at::Tensor qkv = w.bqkv.defined() ? at::linear(h, w.wqkv, w.bqkv) : at::linear(h, w.wqkv);
-    return rope_split_qkv(qkv, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cos, sin);
+    // bf16: q, k, v come out widened to float32, which the attention kernel computes in anyway.
+    const at::ScalarType qkv_dtype = opts.dtype == at::kBFloat16 ? at::kFloat : opts.dtype;
+    return rope_split_qkv(qkv, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cos, sin, qkv_dtype);
   }
 
-  // float32/float64: the rest of a layer for the query rows x [Nq, D] (the last
+  // Fast path: the rest of a layer for the query rows x [Nq, D] (the last
   // rows of each sequence, at q_offsets) against keys and values of every row
   // (at kv_offsets). The residual adds ride in the GEMMs (beta = 1).
   at::Tensor attention_and_mlp(const at::Tensor& x, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                const Layer& w, const std::vector<int64_t>& kv_offsets,
                                const std::vector<int64_t>& q_offsets) const {
     const double scale = 1.0 / std::sqrt(static_cast<double>(cfg.head_dim));
-    at::Tensor attn = packed_causal_attention(q, k, v, kv_offsets, scale, q_offsets);
+    at::Tensor attn = packed_causal_attention(q, k, v, kv_offsets, scale, q_offsets).to(x.scalar_type());
     at::Tensor out = at::addmm(x, attn, w.wo.t());
-    at::Tensor act = swiglu(at::linear(rms_norm(out, w.mlp_norm, cfg.rms_norm_eps), w.w_gate_up));
+    at::Tensor act = swiglu(at::linear(rms_norm_frozen(out, w.mlp_norm, cfg.rms_norm_eps), w.w_gate_up));
     return at::addmm(out, act, w.w_down.t());
   }
 
-  // float32/float64, one layer of a RowPlan's autograd rows xg: keys and values
+  // Fast path, one layer of a RowPlan's autograd rows xg: keys and values
   // of the constant rows (kc, vc; undefined when there are none) join theirs;
   // the last layer keeps only the tail rows.
   at::Tensor grad_rows_forward(const at::Tensor& xg, const at::Tensor& kc, const at::Tensor& vc, const Layer& w,
@@ -110,24 +92,18 @@ struct LlamaModel::Impl {
                              p.tail_offsets);
   }
 
-  // float32/float64 forward of packed rows x [T, D] to the requested rows'
-  // last-layer states (all rows, in order, when none are requested): a RowPlan
-  // splits off the constant rows (only under autograd) and trims the last layer.
-  at::Tensor planned_forward(const at::Tensor& x, const std::vector<int64_t>& offsets, const ForwardRequest& request,
-                             bool grad, bool checkpoint, const at::Tensor& cos, const at::Tensor& sin) const;
+  // Fast path: packed rows x [T, D] to the requested rows' last-layer states
+  // (all rows, in order, when none are requested): a RowPlan splits off the
+  // constant rows (only under autograd) and trims the last layer.
+  at::Tensor planned_forward(const at::Tensor& x, const SequenceLayout& layout, const ForwardRequest& request,
+                             bool grad, bool checkpoint) const;
 
-  // The layout of a batch: the padded grid only for the bf16 path (the same
-  // test forward() dispatches on).
-  SequenceLayout layout_for(std::vector<int64_t> offsets) const {
-    return SequenceLayout::from_offsets(std::move(offsets), reduction_dtype(opts.dtype),
-                                        /*with_grid=*/!packed_attention_supports(opts.dtype));
-  }
+  // Generic path: every layer on every row (attention on the padded grid),
+  // then the requested rows. Constant-prefix rows only get their gradient cut,
+  // so outputs and gradients equal the fast path's.
+  at::Tensor generic_forward(const at::Tensor& x, const SequenceLayout& layout, const ForwardRequest& request,
+                             bool grad, bool checkpoint) const;
 
-  // RoPE positions as the layers consume them: packed rows for float32/float64,
-  // the padded grid for bf16 (the same test forward() dispatches on).
-  at::Tensor rope_rows(const SequenceLayout& layout) const {
-    return packed_attention_supports(opts.dtype) ? layout.positions : layout.grid_positions();
-  }
 };
 
 namespace {
@@ -168,10 +144,6 @@ at::Tensor run_layer(bool checkpoint, const at::Tensor& x, std::function<at::Ten
   return CheckpointedLayer::apply(x, c10::make_intrusive<Recompute>(std::move(layer)));
 }
 
-at::Tensor index_tensor(const std::vector<int64_t>& v) {
-  return at::tensor(v, at::TensorOptions().dtype(at::kLong));
-}
-
 std::string shape_str(at::IntArrayRef s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
 }  // namespace
@@ -187,6 +159,7 @@ LlamaOptions llama_options(const LlmConfig& cfg) {
   LlamaOptions o;
   o.dtype = parse_compute_dtype(cfg.dtype);
   o.activation_checkpointing = cfg.activation_checkpointing;
+  o.kernels = parse_kernels(cfg.kernels);
   return o;
 }
 
@@ -207,6 +180,7 @@ LlamaModel::LlamaModel(const LlamaConfig& cfg, const checkpoint::SafetensorsRead
   if (options.dtype != at::kFloat && options.dtype != at::kBFloat16 && options.dtype != at::kDouble) {
     throw ConfigError(fmt::format("unsupported compute dtype {}", c10::toString(options.dtype)));
   }
+  m.fast = fast_cpu_kernels(options.device, options.dtype, options.kernels);
 
   // Every tensor the config implies must be present with its exact shape, and
   // nothing else may be there (a stray tensor means config and weights disagree).
@@ -221,10 +195,12 @@ LlamaModel::LlamaModel(const LlamaConfig& cfg, const checkpoint::SafetensorsRead
                                   cfg.num_hidden_layers));
     }
   }
+  // One float32 host buffer per tensor, converted and moved at once: no
+  // float32 copy of the model stays behind.
   auto read = [&](const std::string& name, const std::vector<int64_t>& shape) {
     at::Tensor t = at::empty(shape, at::TensorOptions().dtype(at::kFloat));
     weights.read_f32(name, shape, t.data_ptr<float>());
-    return t.to(options.dtype).contiguous();
+    return t.to(options.device, options.dtype).contiguous();
   };
   auto read_layer = [&](int64_t l, LayerTensor t) { return read(layer_tensor_name(l, t), layer_tensor_shape(cfg, t)); };
 
@@ -253,6 +229,8 @@ LlamaModel& LlamaModel::operator=(LlamaModel&&) noexcept = default;
 
 const LlamaConfig& LlamaModel::config() const { return impl_->cfg; }
 at::ScalarType LlamaModel::dtype() const { return impl_->opts.dtype; }
+at::Device LlamaModel::device() const { return impl_->opts.device; }
+bool LlamaModel::fast_kernels() const { return impl_->fast; }
 
 at::Tensor LlamaModel::embed_tokens(const at::Tensor& ids) const {
   if (ids.numel() > 0) {
@@ -262,7 +240,7 @@ at::Tensor LlamaModel::embed_tokens(const at::Tensor& ids) const {
                                    impl_->cfg.vocab_size));
     }
   }
-  return at::embedding(impl_->embed, ids.to(at::kLong));
+  return at::embedding(impl_->embed, ids.to(impl_->opts.device, at::kLong));
 }
 
 at::Tensor LlamaModel::logits(const at::Tensor& hidden) const { return at::linear(hidden, impl_->lm_head); }
@@ -290,7 +268,13 @@ ForwardResult LlamaModel::forward(const at::Tensor& inputs_embeds, const std::ve
     throw ShapeError(fmt::format("inputs_embeds: dtype {} differs from the model's compute dtype {}",
                                  c10::toString(inputs_embeds.scalar_type()), c10::toString(m.opts.dtype)));
   }
-  const SequenceLayout layout = m.layout_for(offsets);
+  if (inputs_embeds.device() != m.opts.device) {
+    throw ShapeError(fmt::format("inputs_embeds: on {} but the model is on {} (embed_tokens returns its device)",
+                                 inputs_embeds.device().str(), m.opts.device.str()));
+  }
+  // The padded grid only for the generic path: the fast kernel reads packed rows.
+  const SequenceLayout layout =
+      SequenceLayout::from_offsets(offsets, reduction_dtype(m.opts.dtype), /*with_grid=*/!m.fast);
   if (layout.tokens() != inputs_embeds.size(0)) {
     throw ShapeError(fmt::format("inputs_embeds has {} rows but the sequence offsets cover {}", inputs_embeds.size(0),
                                  layout.tokens()));
@@ -300,30 +284,55 @@ ForwardResult LlamaModel::forward(const at::Tensor& inputs_embeds, const std::ve
       throw ShapeError(fmt::format("requested row {} outside the batch of {} rows", r, layout.tokens()));
     }
   }
-  const auto [cos, sin] = rope_cos_sin(m.rope_rows(layout), m.inv_freq, m.opts.dtype);
   const bool grad = at::GradMode::is_enabled() && inputs_embeds.requires_grad();
   const bool checkpoint = m.opts.activation_checkpointing && grad;
-  at::Tensor x = inputs_embeds.contiguous();
-  const int64_t layers = static_cast<int64_t>(m.layers.size());
-  if (!packed_attention_supports(m.opts.dtype)) {
-    for (int64_t l = 0; l < layers; ++l) {
-      x = run_layer(checkpoint, x, [&m, l, layout, cos = cos, sin = sin](const at::Tensor& in) {
-        return m.grid_layer_forward(in, m.layers[l], layout, cos, sin);
-      });
-    }
-    if (!request.rows.empty()) x = x.index_select(0, index_tensor(request.rows));
-  } else {
-    x = m.planned_forward(x, layout.offsets, request, grad, checkpoint, cos, sin);
-  }
+  const at::Tensor x = inputs_embeds.contiguous();
   ForwardResult out;
-  out.hidden = rms_norm(x, m.final_norm, m.cfg.rms_norm_eps);
+  if (m.fast) {
+    out.hidden = rms_norm_frozen(m.planned_forward(x, layout, request, grad, checkpoint), m.final_norm,
+                                 m.cfg.rms_norm_eps);
+  } else {
+    out.hidden = rms_norm(m.generic_forward(x, layout, request, grad, checkpoint), m.final_norm, m.cfg.rms_norm_eps);
+  }
   if (request.logits) out.logits = logits(out.hidden);
   return out;
 }
 
-at::Tensor LlamaModel::Impl::planned_forward(const at::Tensor& x, const std::vector<int64_t>& offsets,
-                                             const ForwardRequest& request, bool grad, bool checkpoint,
-                                             const at::Tensor& cos, const at::Tensor& sin) const {
+at::Tensor LlamaModel::Impl::generic_forward(const at::Tensor& x0, const SequenceLayout& cpu_layout,
+                                             const ForwardRequest& request, bool grad, bool checkpoint) const {
+  const SequenceLayout layout = cpu_layout.to(opts.device);
+  at::Tensor cos, sin;
+  std::tie(cos, sin) = rope_cos_sin(cpu_layout.grid_positions(), inv_freq, opts.dtype);
+  cos = cos.to(opts.device);
+  sin = sin.to(opts.device);
+  at::Tensor x = x0;
+  if (grad && !request.constant_prefix.empty()) {
+    // The same rows the fast path treats as constants (a prefix stops before a
+    // requested row): their inputs get no gradient.
+    std::vector<int64_t> requested = request.rows;
+    if (requested.empty()) {
+      requested.resize(static_cast<size_t>(x.size(0)));
+      std::iota(requested.begin(), requested.end(), 0);
+    }
+    const RowPlan plan = RowPlan::make(layout.offsets, request.constant_prefix, requested);
+    if (plan.has_constant_rows()) {
+      at::Tensor constant = at::zeros({x.size(0), 1}, at::TensorOptions().dtype(at::kBool).device(opts.device));
+      constant.index_fill_(0, index_tensor(plan.constant_rows), true);
+      x = at::where(constant, x.detach(), x);
+    }
+  }
+  for (const Layer& w : layers) {
+    x = run_layer(checkpoint, x, [this, &w, layout, cos, sin](const at::Tensor& in) {
+      return generic_layer_forward(in, w, cfg, layout, cos, sin);
+    });
+  }
+  return request.rows.empty() ? x : x.index_select(0, index_tensor(request.rows));
+}
+
+at::Tensor LlamaModel::Impl::planned_forward(const at::Tensor& x, const SequenceLayout& layout,
+                                             const ForwardRequest& request, bool grad, bool checkpoint) const {
+  const std::vector<int64_t>& offsets = layout.offsets;
+  const auto [cos, sin] = rope_cos_sin(layout.positions, inv_freq, opts.dtype);
   std::vector<int64_t> requested = request.rows;
   if (requested.empty()) {
     requested.resize(static_cast<size_t>(x.size(0)));
@@ -386,8 +395,8 @@ ForwardResult LlamaModel::forward_padded(const at::Tensor& inputs_embeds, const 
     }
     offsets.push_back(static_cast<int64_t>(grid_rows.size()));
   }
-  const auto i64 = at::TensorOptions().dtype(at::kLong);
-  at::Tensor packed = inputs_embeds.reshape({B * S, -1}).index_select(0, at::tensor(grid_rows, i64));
+  const at::Tensor idx = impl_->index_tensor(grid_rows);
+  at::Tensor packed = inputs_embeds.reshape({B * S, -1}).index_select(0, idx);
   ForwardRequest req = request;
   if (!request.rows.empty()) {
     for (size_t i = 0; i < request.rows.size(); ++i) {
@@ -400,7 +409,6 @@ ForwardResult LlamaModel::forward_padded(const at::Tensor& inputs_embeds, const 
     return forward(packed, offsets, req);
   }
   ForwardResult r = forward(packed, offsets, req);
-  at::Tensor idx = at::tensor(grid_rows, i64);
   auto scatter = [&](const at::Tensor& t) {
     return at::zeros({B * S, t.size(1)}, t.options()).index_copy(0, idx, t).view({B, S, t.size(1)});
   };

@@ -5,10 +5,16 @@
 // but gradients flow back to inputs_embeds.
 //
 //   auto model = models::llama::LlamaModel::load("models/tiny", {at::kFloat});
-//   at::Tensor e = model.embed_tokens(ids);            // [T, D], ids int64 [T]
+//   at::Tensor e = model.embed_tokens(ids);            // [T, D] on the model's device, ids int64 [T] (any device)
 //   e = e.detach().requires_grad_(true);              // or splice trainable rows in
 //   auto out = model.forward(e, {0, 5, 12}, {/*rows=*/{4, 11}});  // two sequences: 5 and 7 tokens
 //   out.hidden;                                        // [2, D] final-norm states of rows 4 and 11
+//
+// On a GPU (the run's device; the weights move there once at load):
+//
+//   LlamaOptions o{at::kBFloat16};
+//   o.device = at::Device(at::kCUDA, local_rank);
+//   auto gpu = models::llama::LlamaModel::load("models/tiny", o);  // generic ATen path (kernel_choice.h)
 //
 // Thread safety: const methods may run concurrently. With activation
 // checkpointing the model must outlive the backward pass of its outputs.
@@ -20,7 +26,9 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
+#include "models/llama/kernel_choice.h"
 #include "models/llama/llama_config.h"
 
 namespace llmsrec::checkpoint {
@@ -32,26 +40,28 @@ namespace llmsrec::models::llama {
 struct LlamaOptions {
   at::ScalarType dtype = at::kFloat;     // compute dtype: kFloat, kBFloat16 (kDouble for tests)
   bool activation_checkpointing = false;  // recompute each layer in backward instead of storing activations
-  at::Device device = at::kCPU;           // where the weights live and the forward runs
+  at::Device device = at::kCPU;           // where the weights live and the forward runs (the caller's run device)
+  Kernels kernels = Kernels::kAuto;       // fast CPU kernels where they apply, or the generic path (kernel_choice.h)
 };
 
 // Parses "fp32" | "bf16" | "fp64" (ConfigError otherwise).
 at::ScalarType parse_compute_dtype(const std::string& name);
 
 struct LlmConfig;
-// The options that the `llm` config section asks for.
+// The options that the `llm` config section asks for (dtype, checkpointing,
+// kernels); the device stays CPU: the caller sets its run's device.
 LlamaOptions llama_options(const LlmConfig& cfg);
 
 struct ForwardRequest {
-  // Packed rows whose outputs to return (empty = all rows, in order). float32
-  // and float64 run the last layer only from each sequence's first requested
-  // row on (row_plan.h); bf16 gathers them after the last layer.
+  // Packed rows whose outputs to return (empty = all rows, in order). The fast
+  // CPU path runs the last layer only from each sequence's first requested row
+  // on (row_plan.h); the generic path gathers them after the last layer.
   std::vector<int64_t> rows;
   bool logits = false;  // also apply the lm_head
   // Per sequence, how many leading rows take inputs that need no gradient
-  // (empty = none). With `rows` and a float32/float64 model under autograd,
-  // those rows run without autograd and the backward skips them (row_plan.h):
-  // inputs_embeds gets no gradient there. Outputs are unchanged.
+  // (empty = none). Under autograd inputs_embeds gets no gradient there, on
+  // every path; the fast CPU path also runs those rows without autograd and
+  // the backward skips them (row_plan.h). Outputs are unchanged.
   std::vector<int64_t> constant_prefix;
 };
 
@@ -73,12 +83,16 @@ class LlamaModel {
 
   const LlamaConfig& config() const;
   at::ScalarType dtype() const;
+  at::Device device() const;
+  // True when forward runs the fast CPU kernels, false for the generic path.
+  bool fast_kernels() const;
 
   // Token embeddings [..., D] in the compute dtype for int64 ids [...]; throws
   // ShapeError on an id outside [0, vocab).
   at::Tensor embed_tokens(const at::Tensor& ids) const;
 
-  // Packed batch: inputs_embeds [T, D]; sequence b is rows [offsets[b], offsets[b+1]).
+  // Packed batch: inputs_embeds [T, D] on the model's device (ShapeError
+  // otherwise); sequence b is rows [offsets[b], offsets[b+1]).
   ForwardResult forward(const at::Tensor& inputs_embeds, const std::vector<int64_t>& offsets,
                         const ForwardRequest& request = {}) const;
 

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "models/llama/attention_kernel.h"
-#include "models/llama/fused_ops.h"
+#include "models/llama/generic_attention.h"
 
 namespace llmsrec::models::llama {
 
@@ -74,9 +74,6 @@ SequenceLayout SequenceLayout::from_lengths(const std::vector<int64_t>& lengths,
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
-  if (fused_ops_supported(x.scalar_type()) && weight.scalar_type() == x.scalar_type() && !weight.requires_grad()) {
-    return rms_norm_frozen(x, weight, eps);
-  }
   const at::Tensor xf = x.to(reduction_dtype(x.scalar_type()));
   const at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
   return weight * normed.to(x.scalar_type());
@@ -85,7 +82,8 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
 std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& positions, const std::vector<double>& inv_freq,
                                                at::ScalarType dtype) {
   const auto f64 = at::TensorOptions().dtype(at::kDouble);
-  at::Tensor inv = at::from_blob(const_cast<double*>(inv_freq.data()), {static_cast<int64_t>(inv_freq.size())}, f64);
+  at::Tensor inv = at::from_blob(const_cast<double*>(inv_freq.data()), {static_cast<int64_t>(inv_freq.size())}, f64)
+                       .to(positions.device());
   at::Tensor angles = positions.to(at::kDouble).unsqueeze(1) * inv.unsqueeze(0);  // [T, hd/2]
   angles = at::cat({angles, angles}, 1);
   return {angles.cos().to(dtype), angles.sin().to(dtype)};
@@ -98,9 +96,17 @@ at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tens
   return x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
 }
 
+SequenceLayout SequenceLayout::to(c10::Device device) const {
+  SequenceLayout l = *this;
+  for (at::Tensor* t : {&l.positions, &l.pad_index, &l.valid_index, &l.mask}) {
+    if (t->defined()) *t = t->to(device);
+  }
+  return l;
+}
+
 at::Tensor SequenceLayout::grid_positions() const {
   if (batch == 1) return positions;
-  return at::arange(max_len, at::TensorOptions().dtype(at::kLong)).repeat({batch});
+  return at::arange(max_len, positions.options()).repeat({batch});
 }
 
 at::Tensor to_grid(const at::Tensor& packed, const SequenceLayout& layout) {
@@ -109,37 +115,11 @@ at::Tensor to_grid(const at::Tensor& packed, const SequenceLayout& layout) {
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout) {
   LLMSREC_ASSERT(q.size(0) == layout.tokens(), "attention: rows != layout tokens");
-  if (packed_attention_supports(q.scalar_type())) {
+  if (q.device().is_cpu() && packed_attention_supports(q.scalar_type())) {
     const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2)));
     return packed_causal_attention(q.contiguous(), k.contiguous(), v.contiguous(), layout.offsets, scale);
   }
-  return attention_grid(to_grid(q, layout), to_grid(k, layout), to_grid(v, layout), layout);
-}
-
-at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout) {
-  const int64_t H = q.size(1), hd = q.size(2), KV = k.size(1);
-  LLMSREC_ASSERT(H % KV == 0, "query heads must be a multiple of kv heads");
-  LLMSREC_ASSERT(q.size(0) == layout.grid_rows(), "attention_grid: rows != B*S");
-  LLMSREC_ASSERT(layout.mask.defined(), "attention_grid: the layout was made without the grid");
-  const int64_t G = H / KV, B = layout.batch, S = layout.max_len;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-  // Query heads grouped by their kv head: [B, KV, G*S, hd] against [B, KV, S, hd],
-  // so GQA needs no copy of k and v.
-  at::Tensor qg = (q * scale).view({B, S, KV, G, hd}).permute({0, 2, 3, 1, 4}).reshape({B, KV, G * S, hd});
-  at::Tensor kg = k.reshape({B, S, KV, hd}).permute({0, 2, 3, 1});  // [B, KV, hd, S]
-  at::Tensor vg = v.reshape({B, S, KV, hd}).permute({0, 2, 1, 3});  // [B, KV, S, hd]
-
-  at::Tensor scores = at::matmul(qg, kg).view({B, KV, G, S, S});
-  const at::ScalarType red = reduction_dtype(q.scalar_type());
-  if (scores.scalar_type() != red) scores = scores.to(red);
-  scores = scores + layout.mask.to(red);
-  at::Tensor probs = at::softmax(scores, -1).to(q.scalar_type()).view({B, KV, G * S, S});
-  at::Tensor out = at::matmul(probs, vg)                // [B, KV, G*S, hd]
-                       .view({B, KV, G, S, hd})
-                       .permute({0, 3, 1, 2, 4})        // [B, S, KV, G, hd]
-                       .reshape({B * S, H * hd});
-  if (B > 1) out = out.index_select(0, layout.valid_index);
-  return out;
+  return generic_causal_attention(q, k, v, layout);
 }
 
 }  // namespace llmsrec::models::llama

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 namespace llmsrec::models::llama {
 
@@ -22,8 +23,8 @@ struct SequenceLayout {
   int64_t batch = 0;             // B
   int64_t max_len = 0;           // S
   at::Tensor positions;          // [T] int64: position of each row inside its sequence
-  // Only with `with_grid` (the generic bf16 attention on a padded [B, S] grid;
-  // the float32/float64 kernel reads the packed rows) and when batch > 1:
+  // Only with `with_grid` (the generic attention on a padded [B, S] grid; the
+  // fast CPU kernel reads the packed rows) and when batch > 1:
   at::Tensor pad_index;    // [B*S] int64: packed row of each grid cell (padding cells -> its sequence's row 0)
   at::Tensor valid_index;  // [T] int64: grid cell of each packed row
   at::Tensor mask;         // additive [B,1,1,S,S] (or [S,S] when batch == 1): 0 or -inf
@@ -38,10 +39,13 @@ struct SequenceLayout {
   static SequenceLayout from_offsets(std::vector<int64_t> offsets, at::ScalarType mask_dtype, bool with_grid = true);
   static SequenceLayout from_lengths(const std::vector<int64_t>& lengths, at::ScalarType mask_dtype,
                                      bool with_grid = true);
+  // The same layout with its tensors on `device` (layouts are built on the CPU).
+  SequenceLayout to(c10::Device device) const;
 };
 
 // x * rsqrt(mean(x^2) + eps) computed in float32 (or double for double x), then
-// cast back to x's dtype and scaled by `weight` (HF LlamaRMSNorm).
+// cast back to x's dtype and scaled by `weight` (HF LlamaRMSNorm). Plain ATen
+// ops (any device, differentiable in both); the fast CPU twin is rms_norm_frozen.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 
 // cos and sin tables [T, head_dim] for `positions` ([T] int64), HF layout
@@ -53,19 +57,17 @@ std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& positions, cons
 at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 // Packed rows [T, ...] -> grid rows [B*S, ...] (no-op when batch == 1). Grid
-// cells past a sequence's end repeat its first row; attention masks them.
+// cells past a sequence's end repeat its first row; attention masks them
+// (generic_attention.h).
 at::Tensor to_grid(const at::Tensor& packed, const SequenceLayout& layout);
-
-// The generic attention (any dtype; the bf16 path) on inputs already on the grid
-// (q [B*S, H, hd], k, v [B*S, KV, hd]); returns packed rows [T, H*hd]. Lets a
-// layer gather once for q, k and v together. Needs a layout made with_grid.
-at::Tensor attention_grid(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout);
 
 // Causal grouped-query attention inside each sequence. q [T, H, hd] (already
 // rotated), k and v [T, KV, hd] with H % KV == 0; query head h reads kv head
 // h / (H/KV). Scores scaled by 1/sqrt(hd), softmax in float32 or wider. Returns [T, H*hd].
-// float32/float64 run packed_causal_attention (attention_kernel.h) on the rows
-// as they are; other dtypes go through the grid (attention_grid).
+// CPU tensors in float32/float64/bf16 run packed_causal_attention
+// (attention_kernel.h) on the rows as they are; anything else runs
+// generic_causal_attention (generic_attention.h; the layout must be made
+// with_grid and live on q's device).
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const SequenceLayout& layout);
 
 }  // namespace llmsrec::models::llama

@@ -63,6 +63,9 @@ TEST(PackedCausalAttention, MatchesAutogradFormulaFloat32) { check(at::kFloat, 1
 // Short sequences first, one long one last: the kernel reorders blocks by length.
 TEST(PackedCausalAttention, UnevenLengthsInAnyOrder) { check(at::kDouble, 1e-12, {0, 1, 3, 6, 10, 23}); }
 TEST(PackedCausalAttention, OneSequence) { check(at::kDouble, 1e-12, {0, 9}); }
+// Sequences longer than the short ones above (a blocked kernel would cut them).
+TEST(PackedCausalAttention, LongSequences) { check(at::kDouble, 1e-12, {0, 70, 75, 205}); }
+TEST(PackedCausalAttention, LongSequencesFloat32) { check(at::kFloat, 1e-5, {0, 130, 200}); }
 
 TEST(PackedCausalAttention, FirstRowReadsOnlyItsOwnValue) {
   at::manual_seed(4);
@@ -92,6 +95,61 @@ TEST(PackedCausalAttention, QuerySuffixEqualsThoseRowsOfTheFullResult) {
   at::Tensor tail = packed_causal_attention(a[0].index_select(0, idx).contiguous(), a[1], a[2], offsets, 0.4, q_offsets);
   at::Tensor full = packed_causal_attention(b[0], b[1], b[2], offsets, 0.4).index_select(0, idx);
   EXPECT_LT((tail - full).abs().max().item<double>(), 1e-13);
+  (tail * go).sum().backward();
+  (full * go).sum().backward();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_LT((a[i].grad() - b[i].grad()).abs().max().item<double>(), 1e-12) << i;
+    EXPECT_GT(b[i].grad().abs().max().item<double>(), 0) << i;
+  }
+}
+
+// bf16 widens to float32 inside: bitwise the float32 kernel on the same values,
+// rounded once, and the same for the gradients (a bf16 output gradient in,
+// float32 gradients rounded out).
+TEST(PackedCausalAttention, Bf16IsTheFloat32KernelRoundedOnce) {
+  at::manual_seed(9);
+  const std::vector<int64_t> offsets = {0, 7, 11, 12, 30};
+  const int64_t T = 30, H = 4, KV = 2, hd = 8;
+  const auto bf16 = at::TensorOptions().dtype(at::kBFloat16);
+  const at::Tensor q0 = at::randn({T, H, hd}, bf16), k0 = at::randn({T, KV, hd}, bf16),
+                   v0 = at::randn({T, KV, hd}, bf16), go = at::randn({T, H * hd}, bf16);
+  std::vector<at::Tensor> a, b;
+  for (const at::Tensor* t : {&q0, &k0, &v0}) {
+    a.push_back(t->clone().requires_grad_());
+    b.push_back(t->to(at::kFloat).requires_grad_());
+  }
+  at::Tensor out = packed_causal_attention(a[0], a[1], a[2], offsets, 0.35);
+  at::Tensor ref = packed_causal_attention(b[0], b[1], b[2], offsets, 0.35);
+  ASSERT_EQ(out.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(out, ref.to(at::kBFloat16))) << "max |difference| "
+                                                     << (out.to(at::kFloat) - ref).abs().max().item<float>();
+  (out * go).sum().backward();
+  (ref * go.to(at::kFloat)).sum().backward();
+  const char* names[] = {"dq", "dk", "dv"};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(a[i].grad().scalar_type(), at::kBFloat16) << names[i];
+    EXPECT_TRUE(at::equal(a[i].grad(), b[i].grad().to(at::kBFloat16))) << names[i];
+    EXPECT_GT(b[i].grad().abs().max().item<float>(), 0) << names[i];
+  }
+}
+
+// A long query suffix (100 of 150 rows) and a short one (5 of 80).
+TEST(PackedCausalAttention, LongQuerySuffixEqualsThoseRowsOfTheFullResult) {
+  at::manual_seed(7);
+  const std::vector<int64_t> offsets = {0, 150, 230}, q_offsets = {0, 100, 105};
+  std::vector<int64_t> rows;
+  for (int64_t r = 50; r < 150; ++r) rows.push_back(r);
+  for (int64_t r = 225; r < 230; ++r) rows.push_back(r);
+  const int64_t T = 230, H = 2, KV = 1, hd = 4;
+  auto opt = at::TensorOptions().dtype(at::kDouble);
+  at::Tensor q0 = at::randn({T, H, hd}, opt), k0 = at::randn({T, KV, hd}, opt), v0 = at::randn({T, KV, hd}, opt);
+  at::Tensor go = at::randn({105, H * hd}, opt);
+  const at::Tensor idx = at::tensor(rows);
+  std::vector<at::Tensor> a = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  std::vector<at::Tensor> b = {q0.clone().requires_grad_(), k0.clone().requires_grad_(), v0.clone().requires_grad_()};
+  at::Tensor tail = packed_causal_attention(a[0].index_select(0, idx).contiguous(), a[1], a[2], offsets, 0.4, q_offsets);
+  at::Tensor full = reference_packed(b[0], b[1], b[2], offsets, 0.4).index_select(0, idx);
+  EXPECT_LT((tail - full).abs().max().item<double>(), 1e-12);
   (tail * go).sum().backward();
   (full * go).sum().backward();
   for (int i = 0; i < 3; ++i) {
