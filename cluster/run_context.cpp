@@ -256,8 +256,7 @@ void RunContext::start_control_plane(const ClusterConfig& cc, const core::RunSec
     o.http_max_connections = cc.http_max_connections;
     o.http_read_timeout_s = cc.http_read_timeout_s;
     o.metrics = &metrics_;
-    const std::string run_dir = run.dir;
-    o.on_hung = [this, run_dir](const HungRank& h) { on_hung(h, run_dir); };
+    o.on_hung = [this](const HungRank& h) { on_hung(h); };
     o.on_failed = [this](const HeartbeatRecord& r) { on_failed(r); };
     try {
       server_ = std::make_unique<ControlServer>(std::move(o));
@@ -289,21 +288,15 @@ void RunContext::start_control_plane(const ClusterConfig& cc, const core::RunSec
   heartbeat_ = std::make_unique<HeartbeatClient>(h);
 }
 
-void RunContext::on_hung(const HungRank& h, const std::string& run_dir) const {
+void RunContext::on_hung(const HungRank& h) const {
   LOG_ERROR("rank {} on host {} (pid {}) is hung: {}; it was last doing '{}' at step {}. Aborting the job (exit {}) "
             "so the scheduler can restart it from the last checkpoint.",
             h.rank, h.host.empty() ? "?" : h.host, h.pid, h.reason, h.phase, h.step, static_cast<int>(kExitCommTimeout));
-  try {
-    nlohmann::json j = h.to_json();
-    j["detected_by_rank"] = rank_;
-    j["exit_code"] = static_cast<int>(kExitCommTimeout);
-    j["time_unix_s"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    const auto path = std::filesystem::path(run_dir) / "errors" / fmt::format("rank-{}.json", h.rank);
-    core::write_file_atomic(path.string(), j.dump(2) + "\n");
-    LOG_ERROR("wrote {}", path.string());
-  } catch (const std::exception& e) {
-    LOG_ERROR("could not write the error file: {}", e.what());
-  }
+  nlohmann::json j = h.to_json();
+  j["detected_by_rank"] = rank_;
+  j["exit_code"] = static_cast<int>(kExitCommTimeout);
+  j["time_unix_s"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  write_error_file(h.rank, j);
   abort(kExitCommTimeout);
 }
 
@@ -357,7 +350,8 @@ void RunContext::fail_job(const std::string& message, int exit_code) {
   if (size_ <= 1) return;
   nlohmann::json j = {{"rank", rank_}, {"host", host_}, {"pid", static_cast<int64_t>(::getpid())},
                       {"step", step_}, {"phase", phase_}, {"error", message}, {"exit_code", exit_code},
-                      {"time", std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
+                      {"time_unix_s",
+                       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()}};
   write_error_file(rank_, j);
   if (rank_ != 0 && heartbeat_ && heartbeat_->report_failure(message, exit_code, 2.0)) {
     // Rank 0 logs the cause and ends the job; give it a moment before ending it ourselves.

@@ -138,7 +138,7 @@ class RunContext {
  private:
   RunContext() = default;
   void start_control_plane(const ClusterConfig& cluster, const core::RunSection& run);
-  void on_hung(const HungRank& hung, const std::string& run_dir) const;
+  void on_hung(const HungRank& hung) const;
   void on_failed(const HeartbeatRecord& failed) const;
   void write_error_file(int rank, const nlohmann::json& error) const;
 

@@ -25,46 +25,17 @@ done
 pass "trained with the fast and the generic kernels"
 
 # The per-step losses of metrics.jsonl and the final parameters.
-python3 - "$WORK/sgd-auto/metrics.jsonl" "$WORK/sgd-generic/metrics.jsonl" <<'PY' || fail "losses differ"
-import json, sys
-a = [json.loads(l) for l in open(sys.argv[1]) if '"loss"' in l]
-b = [json.loads(l) for l in open(sys.argv[2]) if '"loss"' in l]
-assert len(a) == len(b) == 6, (len(a), len(b))
-worst = max(abs(x[k] - y[k]) / max(abs(x[k]), 1e-3) for x, y in zip(a, b) for k in ("rec", "distill", "uniformity"))
-print("worst relative loss difference over 6 steps: %.3e" % worst)
-sys.exit(0 if worst <= 1e-5 else 1)
-PY
-"$LLMSREC" inspect diff "$(ls "$WORK"/sgd-auto/ckpt-*.h5 | tail -1)" "$(ls "$WORK"/sgd-generic/ckpt-*.h5 | tail -1)" \
-  --json >"$WORK/sgd-diff.json" 2>/dev/null || fail "inspect diff failed"
-python3 - "$WORK/sgd-diff.json" <<'PY' || fail "SGD parameters differ between the fast and generic kernels"
-import json, sys
-d = json.load(open(sys.argv[1]))
-worst = None
-for r in d["datasets"]:
-    if not r["path"].startswith("/tensors/params/"):
-        continue
-    if "max_abs" not in r:
-        print("mismatch:", r); sys.exit(1)
-    r["rel"] = r["max_abs"] / max(r["scale"], 0.1)
-    if worst is None or r["rel"] > worst["rel"]:
-        worst = r
-print("sgd worst parameter:", worst["path"], "max_abs %.3e" % worst["max_abs"], "relative %.3e" % worst["rel"])
-sys.exit(0 if worst["rel"] <= 1e-5 else 1)
-PY
+losses_within "$WORK/sgd-auto/metrics.jsonl" "$WORK/sgd-generic/metrics.jsonl" 6 1e-5 rec,distill,uniformity SGD \
+  || fail "losses differ"
+diff_checkpoints "$(ls "$WORK"/sgd-auto/ckpt-*.h5 | tail -1)" "$(ls "$WORK"/sgd-generic/ckpt-*.h5 | tail -1)" "$WORK/sgd-diff.json"
+params_within "$WORK/sgd-diff.json" 1e-5 sgd || fail "SGD parameters differ between the fast and generic kernels"
 # Adam (its ATen form under generic): parameters are not compared, since Adam
 # turns float noise in gradient directions the loss is blind to (f_item's
 # LayerNorm and the shift-invariant softmax) into +-lr steps, so a 1-ulp
 # difference grows to ~lr; tests/unit/adam_test.cpp holds the two Adam forms
 # equal on the same gradients. The losses must still agree.
-python3 - "$WORK/adam-auto/metrics.jsonl" "$WORK/adam-generic/metrics.jsonl" <<'PY' || fail "Adam losses differ"
-import json, sys
-a = [json.loads(l) for l in open(sys.argv[1]) if '"loss"' in l]
-b = [json.loads(l) for l in open(sys.argv[2]) if '"loss"' in l]
-assert len(a) == len(b) == 4, (len(a), len(b))
-worst = max(abs(x["loss"] - y["loss"]) / max(abs(x["loss"]), 1e-3) for x, y in zip(a, b))
-print("Adam: worst relative loss difference over 4 steps: %.3e" % worst)
-sys.exit(0 if worst <= 1e-4 else 1)
-PY
+losses_within "$WORK/adam-auto/metrics.jsonl" "$WORK/adam-generic/metrics.jsonl" 4 1e-4 loss Adam \
+  || fail "Adam losses differ"
 pass "train: SGD losses and parameters equal to 1e-5, Adam losses to 1e-4"
 
 # eval and embed of ONE checkpoint with both kernels: the metrics and hidden states agree.

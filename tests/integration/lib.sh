@@ -84,3 +84,58 @@ latest_step() {
   name=$(cat "$1/latest" 2>/dev/null || true)
   [[ "$name" =~ ckpt-([0-9]+)\.h5 ]] && echo $((10#${BASH_REMATCH[1]})) || echo 0
 }
+
+# Checkpoint and loss comparisons shared by the training tests.
+# diff_checkpoints A B OUT_JSON : `inspect diff --json` of two checkpoint files into OUT_JSON.
+diff_checkpoints() {
+  "$LLMSREC" inspect diff "$1" "$2" --json >"$3" 2>/dev/null || fail "inspect diff $1 $2 failed"
+}
+
+# params_within DIFF_JSON TOL LABEL : every /tensors/params/ tensor of an `inspect diff --json`
+# within TOL relative, |a - b| <= TOL * max(max|a|, 0.1) (LayerNorm biases start at 0, hence
+# the 0.1 floor). Prints the worst tensor; returns 1 past TOL or on a shape/dtype mismatch.
+params_within() {
+  python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); tol = float(sys.argv[2]); label = sys.argv[3]
+worst = None
+for r in d["datasets"]:
+    if not r["path"].startswith("/tensors/params/"):
+        continue
+    if "max_abs" not in r:
+        print("mismatch:", r); sys.exit(1)
+    r["rel"] = r["max_abs"] / max(r["scale"], 0.1)
+    if worst is None or r["rel"] > worst["rel"]:
+        worst = r
+print(label, "worst parameter:", worst["path"], "max_abs %.3e" % worst["max_abs"], "relative %.3e" % worst["rel"])
+sys.exit(0 if worst["rel"] <= tol else 1)
+PY
+}
+
+# tensors_identical DIFF_JSON PREFIX : every tensor under PREFIX (e.g. /tensors/ or
+# /tensors/params/) of an `inspect diff --json` is bitwise equal; prints those that differ.
+tensors_identical() {
+  python3 - "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+bad = [r["path"] for r in d["datasets"] if r["path"].startswith(sys.argv[2]) and r.get("max_abs", 1) != 0]
+print("tensors differing:", bad[:5])
+sys.exit(1 if bad else 0)
+PY
+}
+
+# losses_within METRICS_A METRICS_B STEPS TOL KEYS LABEL : the per-step lines of two
+# metrics.jsonl files agree on KEYS (comma-separated, e.g. rec,distill,uniformity) to TOL
+# relative (|a - b| / max(|a|, 1e-3)); both must hold STEPS step lines.
+losses_within() {
+  python3 - "$@" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if '"loss"' in l]
+b = [json.loads(l) for l in open(sys.argv[2]) if '"loss"' in l]
+steps, tol, keys, label = int(sys.argv[3]), float(sys.argv[4]), sys.argv[5].split(","), sys.argv[6]
+assert len(a) == len(b) == steps, (len(a), len(b))
+worst = max(abs(x[k] - y[k]) / max(abs(x[k]), 1e-3) for x, y in zip(a, b) for k in keys)
+print("%s: worst relative loss difference over %d steps: %.3e" % (label, steps, worst))
+sys.exit(0 if worst <= tol else 1)
+PY
+}
