@@ -172,6 +172,21 @@ std::vector<std::string> CheckpointStore::list() const {
   return out;
 }
 
+std::optional<std::pair<std::string, TrainingState>> CheckpointStore::newest_readable_before(
+    const std::string& path, std::vector<std::string>* skipped) const {
+  const int64_t limit = step_of(fs::path(path).filename().string());
+  auto all = list();
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    if (limit >= 0 && step_of(fs::path(*it).filename().string()) >= limit) continue;
+    try {
+      return std::make_pair(*it, load(*it));
+    } catch (const Error& e) {
+      if (skipped) skipped->push_back(e.what());
+    }
+  }
+  return std::nullopt;
+}
+
 TrainingState CheckpointStore::load(const std::string& path) {
   auto f = h5::File::open(path);
   if (!f.has_attr("llmsrec_schema") || f.attr_string("llmsrec_schema") != kSchema) {

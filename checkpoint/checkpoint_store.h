@@ -43,6 +43,10 @@ class CheckpointStore {
   static TrainingState load(const std::string& path);
   // ckpt-*.h5 in this directory, oldest first.
   std::vector<std::string> list() const;
+  // The newest checkpoint older than `path` that loads (schema and checksums),
+  // if any; `skipped` gets "file: why" for each unreadable one passed over.
+  std::optional<std::pair<std::string, TrainingState>> newest_readable_before(
+      const std::string& path, std::vector<std::string>* skipped = nullptr) const;
 
  private:
   void write_checkpoint(const std::string& path, int64_t step, const TrainingState& state,

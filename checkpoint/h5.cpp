@@ -41,12 +41,23 @@ herr_t collect_errno(unsigned, const H5E_error2_t* err, void* data) {
   return 0;
 }
 
+// A checksum message anywhere in the stack ("data error detected by Fletcher32
+// checksum", "incorrect metadata checksum after all read attempts"): the cause
+// to name, though the innermost message is a generic "can't read data".
+herr_t collect_checksum(unsigned, const H5E_error2_t* err, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  if (out->empty() && err->desc && std::strstr(err->desc, "checksum")) *out = err->desc;
+  return 0;
+}
+
 std::string library_error() {
-  std::string msg;
+  std::string msg, checksum;
   int os_errno = 0;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &msg);
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_errno, &os_errno);
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_checksum, &checksum);
   H5Eclear2(H5E_DEFAULT);
+  if (!checksum.empty()) return fmt::format("damaged: checksum mismatch, {}", checksum);
   if (msg.empty()) msg = "unknown HDF5 error";
   // A full disk or a read-only mount is the cause to name, not "can't write data".
   return os_errno > 0 ? fmt::format("{}: {}", msg, os_error(os_errno)) : msg;
@@ -100,6 +111,11 @@ IoError open_error(const std::string& path, const std::string& hdf5_stack) {
   if (std::regex_search(hdf5_stack, m, stored_eof)) {
     return IoError(fmt::format("'{}' is truncated or not an HDF5 file: it has {} bytes, its HDF5 superblock says {}",
                                path, m[1].str(), m[2].str()));
+  }
+  if (hdf5_stack.find("checksum") != std::string::npos) {
+    return IoError(fmt::format("'{}' is damaged: an HDF5 metadata checksum does not match (bytes flipped or "
+                               "overwritten) (HDF5: {})",
+                               path, hdf5_stack));
   }
   if (hdf5_stack.find("already open for write") != std::string::npos) {
     return IoError(fmt::format("'{}' is incomplete: marked as open for writing by another process, or its writer "
@@ -220,10 +236,14 @@ void write_attr(hid_t obj, const std::string& name, hid_t file_type, hid_t mem_t
 }
 }  // namespace
 
+// Fixed-length, so the text sits in the object header, which HDF5 checksums
+// (a variable-length string would live in the unchecksummed global heap).
 void Object::set_attr(const std::string& name, const std::string& value) {
-  Handle t = string_type();
-  const char* p = value.c_str();
-  write_attr(id(), name, t.get(), t.get(), &p, where());
+  Handle t(H5Tcopy(H5T_C_S1), close_type);
+  H5Tset_size(t.get(), value.size() + 1);
+  H5Tset_strpad(t.get(), H5T_STR_NULLTERM);
+  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  write_attr(id(), name, t.get(), t.get(), value.c_str(), where());
 }
 void Object::set_attr(const std::string& name, int64_t value) {
   write_attr(id(), name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value, where());
@@ -261,8 +281,7 @@ std::string Object::attr_string(const std::string& name) const {
   }
   size_t n = H5Tget_size(ftype.get());
   std::string out(n, '\0');
-  Handle mt(H5Tcopy(H5T_C_S1), close_type);
-  H5Tset_size(mt.get(), n);
+  Handle mt(H5Tcopy(ftype.get()), close_type);  // same size, padding and character set
   check(H5Aread(a.get(), mt.get(), out.data()), fmt::format("read attribute '{}' on {}", name, where()));
   out.resize(std::strlen(out.c_str()));
   return out;
@@ -365,20 +384,32 @@ Object Group::open_object(const std::string& name) const {
 }
 
 namespace {
-Handle make_create_plist(const std::vector<uint64_t>& dims, const WriteOptions& opt, const std::string& where) {
+// Every dataset with data is chunked and Fletcher32-checksummed, so a flipped or
+// overwritten byte is an error on read (HDF5 verifies each chunk), never a silent
+// wrong value. Without an explicit chunking, chunks of about kChecksumChunkBytes.
+constexpr uint64_t kChecksumChunkBytes = uint64_t{1} << 20;
+
+Handle make_create_plist(const std::vector<uint64_t>& dims, size_t element_bytes, const WriteOptions& opt,
+                         const std::string& where) {
   Handle plist(H5Pcreate(H5P_DATASET_CREATE), close_plist);
-  if (opt.chunk_rows > 0 && !dims.empty() && dims[0] > 0) {
-    std::vector<hsize_t> chunk(dims.begin(), dims.end());
-    chunk[0] = std::min<hsize_t>(opt.chunk_rows, dims[0]);
-    for (auto& c : chunk) if (c == 0) c = 1;
-    check(H5Pset_chunk(plist.get(), static_cast<int>(chunk.size()), chunk.data()), "set chunk for " + where);
-    if (opt.gzip_level > 0) {
-      check(H5Pset_shuffle(plist.get()), "set shuffle for " + where);
-      check(H5Pset_deflate(plist.get(), static_cast<unsigned>(opt.gzip_level)), "set gzip for " + where);
-    }
+  uint64_t count = 1;
+  for (auto d : dims) count *= d;
+  if (dims.empty() || count == 0) return plist;  // scalars and empty datasets hold no chunk to check
+  uint64_t row_bytes = element_bytes;
+  for (size_t i = 1; i < dims.size(); ++i) row_bytes *= dims[i];
+  const uint64_t rows =
+      opt.chunk_rows > 0 ? opt.chunk_rows : std::max<uint64_t>(1, kChecksumChunkBytes / std::max<uint64_t>(1, row_bytes));
+  std::vector<hsize_t> chunk(dims.begin(), dims.end());
+  chunk[0] = std::min<hsize_t>(rows, dims[0]);
+  check(H5Pset_chunk(plist.get(), static_cast<int>(chunk.size()), chunk.data()), "set chunk for " + where);
+  if (opt.gzip_level > 0) {
+    check(H5Pset_shuffle(plist.get()), "set shuffle for " + where);
+    check(H5Pset_deflate(plist.get(), static_cast<unsigned>(opt.gzip_level)), "set gzip for " + where);
   }
+  if (element_bytes > 0) check(H5Pset_fletcher32(plist.get()), "set Fletcher32 checksum for " + where);
   return plist;
 }
+
 
 Handle open_dataset(hid_t loc, const std::string& name, const std::string& where) {
   if (H5Lexists(loc, name.c_str(), H5P_DEFAULT) <= 0 && name.find('/') == std::string::npos) {
@@ -404,7 +435,7 @@ Handle create_numeric(hid_t loc, hid_t type, const std::string& name, const std:
   std::vector<hsize_t> hd(dims.begin(), dims.end());
   Handle space(H5Screate_simple(static_cast<int>(hd.size()), hd.data(), nullptr), close_space);
   if (!space) fail("create dataspace for " + where);
-  Handle plist = make_create_plist(dims, opt, where);
+  Handle plist = make_create_plist(dims, H5Tget_size(type), opt, where);
   Handle d(H5Dcreate2(loc, name.c_str(), type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT), close_dataset);
   if (!d) fail(fmt::format("create dataset {}", where));
   return d;
@@ -457,18 +488,33 @@ void Group::write_rows(const std::string& name, uint64_t row_begin, const T* dat
         fmt::format("write rows [{}, {}) of {}", row_begin, row_begin + rows, where(name)));
 }
 
+// Fixed-length (width = the longest), gzip-compressed and Fletcher32-checked like
+// numbers. Not variable-length: those live in HDF5's global heap, which has no
+// checksum, and HDF5 1.10 reads a damaged heap length past its buffer (SIGSEGV
+// in H5HG_read, found by DataDatasetIo.FlippedBytesAreAnErrorOrHarmless).
 void Group::write_strings(const std::string& name, const std::vector<std::string>& v, const WriteOptions& opt) {
-  std::vector<const char*> ptrs;
-  ptrs.reserve(v.size());
-  for (const auto& s : v) ptrs.push_back(s.c_str());
+  size_t width = 1;
+  for (const auto& s : v) {
+    if (s.find('\0') != std::string::npos) {
+      throw IoError(fmt::format("{}: string {} contains a NUL byte (not storable)", where(name), &s - v.data()));
+    }
+    width = std::max(width, s.size());
+  }
+  std::vector<char> buf(v.size() * width, '\0');
+  for (size_t i = 0; i < v.size(); ++i) std::memcpy(buf.data() + i * width, v[i].data(), v[i].size());
   hsize_t n = v.size();
   Handle space(H5Screate_simple(1, &n, nullptr), close_space);
-  Handle t = string_type();
-  Handle plist = make_create_plist({n}, opt, where(name));
+  Handle t(H5Tcopy(H5T_C_S1), close_type);
+  H5Tset_size(t.get(), width);
+  H5Tset_strpad(t.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(t.get(), H5T_CSET_UTF8);
+  WriteOptions o = opt;
+  if (o.gzip_level == 0) o.gzip_level = 4;  // the padding of short strings compresses away
+  Handle plist = make_create_plist({n}, width, o, where(name));
   Handle d(H5Dcreate2(id(), name.c_str(), t.get(), space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT), close_dataset);
   if (!d) fail(fmt::format("create dataset {}", where(name)));
   if (n > 0) {
-    check(H5Dwrite(d.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+    check(H5Dwrite(d.get(), t.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()),
           fmt::format("write dataset {}", where(name)));
   }
 }
@@ -535,8 +581,7 @@ std::vector<std::string> Group::read_strings(const std::string& name) const {
   } else {
     size_t width = H5Tget_size(ftype.get());
     std::vector<char> buf(n * width);
-    Handle mt(H5Tcopy(H5T_C_S1), close_type);
-    H5Tset_size(mt.get(), width);
+    Handle mt(H5Tcopy(ftype.get()), close_type);  // same width, padding and character set
     if (n > 0) {
       check(H5Dread(d.get(), mt.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()),
             fmt::format("read dataset {}", where(name)));
@@ -574,6 +619,7 @@ DatasetInfo Group::info(const std::string& name) const {
       H5Z_filter_t f = H5Pget_filter2(plist.get(), static_cast<unsigned>(i), &flags, &ncd, cd, 0, nullptr, nullptr);
       std::string part = f == H5Z_FILTER_DEFLATE ? fmt::format("gzip-{}", ncd > 0 ? cd[0] : 0)
                          : f == H5Z_FILTER_SHUFFLE ? "shuffle"
+                         : f == H5Z_FILTER_FLETCHER32 ? "fletcher32"
                                                    : fmt::format("filter-{}", f);
       info.compression += (info.compression.empty() ? "" : "+") + part;
     }
@@ -605,6 +651,9 @@ File File::create(const std::string& path) {
   // commit() really has the bytes on disk before the rename.
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), close_plist);
   H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG);
+  // The 1.10 file format checksums all metadata (superblock, object headers with
+  // their attributes, chunk indexes): a damaged file fails to open or read.
+  check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_LATEST), "set HDF5 format for " + path);
   Handle f(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), close_file);
   if (!f) fail(fmt::format("create HDF5 file '{}'", path));
   return File(std::move(f), path, "/");

@@ -3,6 +3,12 @@
 // the matching H5?close; every failure throws IoError naming the file, the
 // object path and HDF5's own message.
 //
+// Integrity: files use the HDF5 1.10 format (checksummed metadata: superblock,
+// object headers with their attributes, chunk indexes); every dataset with data
+// is chunked with a Fletcher32 checksum; strings (attributes and datasets) are
+// fixed-length, never in the unchecksummed global heap. A damaged byte is an
+// IoError ("damaged: checksum mismatch ..."), not a wrong value or a crash.
+//
 //   auto out = h5::AtomicFile("runs/demo/dataset.h5");     // writes dataset.h5.tmp
 //   out.root().set_attr("llmsrec_schema", "dataset/1");
 //   out.root().create_group("users").write("offsets", offsets);
@@ -57,7 +63,7 @@ struct DatasetInfo {
 };
 
 struct WriteOptions {
-  uint64_t chunk_rows = 0;  // rows per chunk along dim 0; 0 = contiguous
+  uint64_t chunk_rows = 0;  // rows per chunk along dim 0; 0 = chunks of about 1 MiB (always chunked: checksums)
   int gzip_level = 0;       // 0 = no compression (requires chunking)
 };
 

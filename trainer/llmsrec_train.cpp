@@ -16,6 +16,7 @@
 #include "cluster/device_choice.h"
 #include "cluster/gradient_fusion.h"
 #include "core/error.h"
+#include "core/fault_injection.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/rng.h"
@@ -152,6 +153,7 @@ class Trainer {
           throw cluster::Preempted(pos_.global_step);
         }
         ctx_.set_step(pos_.global_step);
+        core::fail_here_if_injected(ctx_.rank(), pos_.global_step);
         ctx_.set_phase(fmt::format("epoch {} step {}: train", pos_.epoch, pos_.step_in_epoch));
         StepOutput out = step(plan.step(pos_.step_in_epoch));
         profile_.finish_step(out.tokens, out.model_flops);
@@ -377,20 +379,48 @@ class Trainer {
     return path;
   }
 
+  // The newest checkpoint, or (train.on_corrupt_checkpoint: previous) the newest
+  // readable older one when it is damaged; every rank decides alike (same files).
+  std::pair<std::string, checkpoint::TrainingState> load_for_resume(const std::string& latest) {
+    try {
+      return {latest, checkpoint::CheckpointStore::load(latest)};
+    } catch (const Error& e) {
+      std::vector<std::string> skipped;
+      auto previous = store_.newest_readable_before(latest, &skipped);
+      for (const auto& why : skipped) LOG_WARN("--resume: also unreadable: {}", why);
+      if (!previous) {
+        throw IoError(fmt::format("--resume: the newest checkpoint is unreadable and no older one is readable in {}: {}",
+                                  cfg_.run.dir, e.what()));
+      }
+      if (tc_.on_corrupt_checkpoint != "previous") {
+        throw IoError(fmt::format("--resume: the newest checkpoint is unreadable: {}. The previous checkpoint '{}' is "
+                                  "readable: resume from it with --set train.on_corrupt_checkpoint=previous (the steps "
+                                  "after it are trained again), or move the damaged file away",
+                                  e.what(), previous->first));
+      }
+      LOG_WARN("--resume: the newest checkpoint is unreadable ({}); resuming from the previous one, '{}' "
+               "(train.on_corrupt_checkpoint: previous)", e.what(), previous->first);
+      return std::move(*previous);
+    }
+  }
+
   void resume() {
     auto latest = store_.latest_path();
-    if (!latest) {
+    if (!latest && !store_.list().empty()) {
+      // Checkpoints but no usable `latest`: never start fresh over them silently.
+      latest = (std::filesystem::path(cfg_.run.dir) / "latest").string();
+    } else if (!latest) {
       LOG_INFO("--resume: no checkpoint in {}; starting fresh", cfg_.run.dir);
       return;
     }
-    checkpoint::TrainingState state = checkpoint::CheckpointStore::load(*latest);
+    auto [path, state] = load_for_resume(*latest);
     at::NoGradGuard no_grad;
     for (size_t i = 0; i < named_.size(); ++i) {
       const std::string& name = named_[i].first;
       const at::Tensor& saved = state.tensor("params/" + name);
       if (saved.sizes() != named_[i].second.sizes()) {
         throw ShapeError(fmt::format("checkpoint '{}': tensor params/{} has shape [{}] but the model needs [{}]",
-                                     *latest, name, fmt::join(saved.sizes(), ", "),
+                                     path, name, fmt::join(saved.sizes(), ", "),
                                      fmt::join(named_[i].second.sizes(), ", ")));
       }
       named_[i].second.copy_(saved);
@@ -402,7 +432,7 @@ class Trainer {
     }
     adam_.set_steps(state.meta.at("adam_steps"));
     pos_ = position_from(state.meta);
-    LOG_INFO("resumed from {} at epoch {} step {} (global step {})", *latest, pos_.epoch, pos_.step_in_epoch,
+    LOG_INFO("resumed from {} at epoch {} step {} (global step {})", path, pos_.epoch, pos_.step_in_epoch,
              pos_.global_step);
     ctx_.check_replicas_identical(cluster::parameter_hash(params_), pos_.global_step, "resumed parameters");
   }

@@ -31,6 +31,7 @@ struct TrainConfig : core::ConfigSection {
   int64_t cf_hidden = 128;              // f_CF-user hidden width
   int64_t checkpoint_every = 0;         // steps between checkpoints (0 = at every validation)
   int64_t keep_checkpoints = 3;
+  std::string on_corrupt_checkpoint = "error";  // --resume when the newest is unreadable: error | previous
   int64_t param_check_every = 50;       // steps between cross-rank parameter hash checks
   LossConfig loss;
 
@@ -55,6 +56,9 @@ struct TrainConfig : core::ConfigSection {
     v.field("cf_hidden", cf_hidden, "hidden width of f_CF-user");
     v.field("checkpoint_every", checkpoint_every, "steps between checkpoints; 0 = at every validation");
     v.field("keep_checkpoints", keep_checkpoints, "checkpoints kept in run.dir (older ones are deleted)");
+    v.choice("on_corrupt_checkpoint", on_corrupt_checkpoint, {"error", "previous"},
+             "--resume when the newest checkpoint is unreadable (truncated, checksum mismatch, foreign): error (name it "
+             "and the readable previous one) or previous (warn, resume from the newest readable older one)");
     v.field("param_check_every", param_check_every, "steps between cross-rank checks that parameters are identical");
     v.section("loss", loss, "loss terms and ablation switches");
   }

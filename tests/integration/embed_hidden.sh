@@ -61,10 +61,11 @@ import sys, h5py, numpy as np
 a, b, c = (h5py.File(p, "r") for p in sys.argv[1:4])
 ds = h5py.File(sys.argv[4], "r")
 I = len(ds["items/titles"]) - 1; U = len(ds["sequences/offsets"]) - 1
-assert a.attrs["llmsrec_schema"] == "llmsrec.hidden", dict(a.attrs)
+text = lambda v: v.decode() if isinstance(v, bytes) else v  # fixed-length string attributes read as bytes
+assert text(a.attrs["llmsrec_schema"]) == "llmsrec.hidden", dict(a.attrs)
 assert a.attrs["world_size"] == 2 and b.attrs["world_size"] == 1
-assert a.attrs["dataset"] == sys.argv[4], a.attrs["dataset"]
-assert a.attrs["checkpoint"].endswith(".h5") and "config" in a.attrs and "versions" in a.attrs
+assert text(a.attrs["dataset"]) == sys.argv[4], a.attrs["dataset"]
+assert text(a.attrs["checkpoint"]).endswith(".h5") and "config" in a.attrs and "versions" in a.attrs
 shapes = {"items/hidden": (I + 1, 32), "items/vector": (I + 1, 128), "users/hidden": (U, 32), "users/vector": (U, 128)}
 for k, shape in shapes.items():
     x, y, z = a[k][:], b[k][:], c[k][:]
@@ -93,7 +94,7 @@ ckpt=$(json_get "$S" '["checkpoint"]')
 "$PY" - "$R/hidden.h5" "$ckpt" <<'PY' || fail "vectors != heads(hidden)"
 import sys, h5py, numpy as np
 h, ck = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-prefix = "tensors/" + h.attrs["weights"].replace("last", "params") + "/"
+prefix = "tensors/" + h.attrs["weights"].decode().replace("last", "params") + "/"
 def head(name, x):
     p = lambda n: ck[prefix + name + "/" + n][:].astype(np.float64)
     y = x.astype(np.float64) @ p("0.weight").T + p("0.bias")
