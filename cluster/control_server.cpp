@@ -96,6 +96,8 @@ struct ControlServer::Impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
   asio::steady_timer watchdog{io};
+  asio::steady_timer accept_retry{io};  // after a failed accept (e.g. EMFILE)
+  bool accept_failing = false;           // io thread only: warn once per run of failures
   std::thread thread;
   Clock::time_point started = Clock::now();
   int bound_port = 0;
@@ -252,10 +254,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     if (lines_.rfind(kHeartbeatHello, 0) == 0) {
+      // Until its first valid record it stays counted and under start()'s deadline: a client
+      // that only says hello, or sends half a record, is cut like a slow HTTP client.
       lines_.erase(0, n);
-      counted_ = false;
-      --server_.open_http;
-      stream_.expires_never();  // the watchdog, not a read deadline, judges heartbeat streams
       read_heartbeat();
       return;
     }
@@ -283,8 +284,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
         LOG_WARN("control server: dropping a heartbeat connection: {}", e.what());
         return;
       }
+      self->identified();
       self->read_heartbeat();
     });
+  }
+
+  // After a valid record: a rank's stream. It no longer counts against http_max_connections,
+  // and the next record must come within heartbeat_timeout_s (a rank silent that long is hung
+  // whatever happens to this connection; the watchdog judges it from the rank table).
+  void identified() {
+    if (counted_) {
+      counted_ = false;
+      --server_.open_http;
+    }
+    stream_.expires_after(std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(server_.opt.heartbeat_timeout_s)));
   }
 
   void on_request(beast::error_code ec) {
@@ -338,13 +352,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
 void ControlServer::Impl::accept() {
   acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      if (open_http >= opt.http_max_connections) {
-        boost::system::error_code ignored;
-        socket.close(ignored);  // over the limit: refuse rather than queue
-      } else {
-        std::make_shared<Connection>(*this, std::move(socket))->start();
-      }
+    if (ec) {
+      // The connection stays queued (e.g. EMFILE: out of descriptors), so accepting again at
+      // once would fail again at once: a spinning server thread. Retry in 100 ms instead.
+      if (!accept_failing) LOG_WARN("control server: accept failed: {} (retrying every 100 ms)", ec.message());
+      accept_failing = true;
+      accept_retry.expires_after(std::chrono::milliseconds(100));
+      accept_retry.async_wait([this](const boost::system::error_code& e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    accept_failing = false;
+    if (open_http >= opt.http_max_connections) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // over the limit: refuse rather than queue
+    } else {
+      std::make_shared<Connection>(*this, std::move(socket))->start();
     }
     accept();
   });

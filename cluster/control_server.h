@@ -4,14 +4,21 @@
 // Protocol detection on the first line of every connection:
 //  - "LLMSREC-HB 1\n" opens a heartbeat stream: then one JSON object per line
 //    {"rank","host","pid","step","phase","time","progress_age_s"[,"done":true]}
-//    (see heartbeat_client.h). The connection stays open; it has no read deadline,
-//    the watchdog watches it instead.
+//    (see heartbeat_client.h). The connection stays open. Until its first valid
+//    record it is treated like an HTTP client (counted, cut after
+//    http_read_timeout_s); after that each record must follow within
+//    heartbeat_timeout_s (the watchdog judges the rank from its table, not from
+//    the connection).
 //  - anything else is parsed as one HTTP/1.1 request (Beast): GET /metrics
 //    (Prometheus text), GET /status (JSON); 404 other paths, 405 other methods,
 //    400 malformed, 431 headers over 8 KiB. One request per connection.
 //    A client must send its whole request within http_read_timeout_s; at most
 //    http_max_connections HTTP connections are open at once (more are closed on
-//    accept). Heartbeat connections do not count against that limit.
+//    accept). Heartbeat streams that delivered a valid record do not count
+//    against that limit. So a local client that opens connections and holds
+//    them, trickles bytes or sends garbage ties up at most
+//    http_max_connections descriptors, each for at most http_read_timeout_s
+//    (tests/integration/control_server_abuse.sh).
 //
 // Failure: a record with "error" (and "exit_code") says the rank failed; the
 // server calls on_failed once (the run context logs "rank R failed: ...",

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
+#include "core/error.h"
 #include "core/rng.h"
 #include "models/llama/llama_model.h"
 #include "models/prompt/prompt_builder.h"
@@ -48,33 +50,63 @@ LlmSrecModel::LlmSrecModel(const models::llama::LlamaModel& llm, at::Tensor teac
   item_out_ = token_init(embed, seed, 1, device);
 }
 
-at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const {
-  std::vector<int64_t> ids, offsets = {0}, emb_rows, out_rows, constant_prefix;
-  std::vector<int64_t> emb_items;
-  for (const auto* p : prompts) {
-    const int64_t base = offsets.back();
-    constant_prefix.push_back(trainer::constant_prefix(*p));
+namespace {
+// A prompt's slots must be where its ids are, one per position, one item per [HistoryEmb].
+void check_slots(const models::prompt::BuiltPrompt& p, size_t index) {
+  const auto bad = [&](const std::string& what) {
+    return ShapeError(fmt::format("prompt {} of the batch ({} ids): {}", index, p.ids.size(), what));
+  };
+  const auto n = static_cast<int64_t>(p.ids.size());
+  if (p.emb_slots.size() != p.emb_items.size()) {
+    throw bad(fmt::format("{} [HistoryEmb] slots but {} items to inject", p.emb_slots.size(), p.emb_items.size()));
+  }
+  if (p.out_slot < 0 || p.out_slot >= n) throw bad(fmt::format("output slot {} outside the prompt", p.out_slot));
+  std::vector<int64_t> rows = p.emb_slots;
+  for (int64_t r : rows) {
+    if (r < 0 || r >= n) throw bad(fmt::format("[HistoryEmb] slot {} outside the prompt", r));
+  }
+  rows.push_back(p.out_slot);
+  std::sort(rows.begin(), rows.end());
+  if (std::adjacent_find(rows.begin(), rows.end()) != rows.end()) throw bad("two slots at one position");
+}
+}  // namespace
+
+LlmSrecModel::PackedInput LlmSrecModel::pack(const std::vector<const models::prompt::BuiltPrompt*>& prompts,
+                                             bool user) const {
+  PackedInput in;
+  in.offsets = {0};
+  std::vector<int64_t> ids, emb_rows, emb_items;
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    const auto* p = prompts[b];
+    check_slots(*p, b);
+    const int64_t base = in.offsets.back();
+    in.constant_prefix.push_back(trainer::constant_prefix(*p));
     ids.insert(ids.end(), p->ids.begin(), p->ids.end());
     for (size_t j = 0; j < p->emb_slots.size(); ++j) {
       emb_rows.push_back(base + p->emb_slots[j]);
       emb_items.push_back(p->emb_items[j]);
     }
-    out_rows.push_back(base + p->out_slot);
-    offsets.push_back(static_cast<int64_t>(ids.size()));
+    in.out_rows.push_back(base + p->out_slot);
+    in.offsets.push_back(static_cast<int64_t>(ids.size()));
   }
-  const at::ScalarType dtype = llm_.dtype();
   const auto index = [this](const std::vector<int64_t>& v) { return at::tensor(v, at::kLong).to(device_); };
   at::Tensor x = llm_.embed_tokens(index(ids));  // [T, D], frozen
   at::Tensor item_rows = f_i_.forward(teacher_items_.index_select(0, index(emb_items)));
-  at::Tensor token = (user ? user_out_ : item_out_).unsqueeze(0).expand({static_cast<int64_t>(out_rows.size()), -1});
+  at::Tensor token =
+      (user ? user_out_ : item_out_).unsqueeze(0).expand({static_cast<int64_t>(in.out_rows.size()), -1});
   std::vector<int64_t> rows = emb_rows;
-  rows.insert(rows.end(), out_rows.begin(), out_rows.end());
-  at::Tensor values = at::cat({item_rows, token}, 0).to(dtype);
-  x = x.index_put({index(rows)}, values);  // out of place: gradients reach `values`
+  rows.insert(rows.end(), in.out_rows.begin(), in.out_rows.end());
+  at::Tensor values = at::cat({item_rows, token}, 0).to(llm_.dtype());
+  in.embeds = x.index_put({index(rows)}, values);  // out of place: gradients reach `values`
+  return in;
+}
+
+at::Tensor LlmSrecModel::encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const {
+  PackedInput in = pack(prompts, user);
   models::llama::ForwardRequest req;
-  req.rows = out_rows;
-  req.constant_prefix = std::move(constant_prefix);
-  return llm_.forward(x, offsets, req).hidden.to(at::kFloat);
+  req.rows = in.out_rows;
+  req.constant_prefix = std::move(in.constant_prefix);
+  return llm_.forward(in.embeds, in.offsets, req).hidden.to(at::kFloat);
 }
 
 at::Tensor LlmSrecModel::user_vectors(const std::vector<const models::prompt::BuiltPrompt*>& prompts) const {

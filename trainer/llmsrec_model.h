@@ -46,6 +46,19 @@ class LlmSrecModel {
                c10::Device device);
   c10::Device device() const { return device_; }
 
+  // The LLM input of a batch of prompts, packed (no padding): the frozen token
+  // embeddings [T, D] with each [HistoryEmb] row replaced by f_I(E_item) of its
+  // item and each output slot by [UserOut] (user) or [ItemOut]; prompt b is rows
+  // [offsets[b], offsets[b+1]). Throws ShapeError naming the prompt when its slots
+  // do not match (emb_slots vs emb_items counts, a slot outside the prompt or on
+  // another slot, no output slot).
+  struct PackedInput {
+    at::Tensor embeds;                     // [T, D] in the LLM's dtype; gradients reach f_I and the tokens
+    std::vector<int64_t> offsets;          // [N + 1]
+    std::vector<int64_t> out_rows;         // [N] row of each prompt's output slot
+    std::vector<int64_t> constant_prefix;  // [N] see constant_prefix()
+  };
+  PackedInput pack(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const;
   // Final-norm hidden states at each prompt's output slot: [N, D] float32.
   at::Tensor encode(const std::vector<const models::prompt::BuiltPrompt*>& prompts, bool user) const;
   at::Tensor user_vectors(const std::vector<const models::prompt::BuiltPrompt*>& prompts) const;
@@ -53,6 +66,7 @@ class LlmSrecModel {
   at::Tensor cf_vectors(const at::Tensor& teacher_users) const;  // [B, d_teacher] -> [B, out_dim]
   const models::heads::MlpHead& f_user() const { return f_user_; }
   const models::heads::MlpHead& f_item() const { return f_item_; }
+  const models::heads::MlpHead& f_i() const { return f_i_; }
 
   // Every trainable tensor with a stable name ("f_user/0.weight", "tokens/user_out", ...).
   std::vector<std::pair<std::string, at::Tensor>> named_parameters() const;

@@ -155,7 +155,10 @@ class Trainer {
         ctx_.set_step(pos_.global_step);
         core::fail_here_if_injected(ctx_.rank(), pos_.global_step);
         ctx_.set_phase(fmt::format("epoch {} step {}: train", pos_.epoch, pos_.step_in_epoch));
+        const auto step_start = Clock::now();
         StepOutput out = step(plan.step(pos_.step_in_epoch));
+        // This step alone (forward, backward, all-reduce, optimizer): no validation or checkpoint.
+        const double step_ms = 1e3 * std::chrono::duration<double>(Clock::now() - step_start).count();
         profile_.finish_step(out.tokens, out.model_flops);
         ++pos_.global_step;
         if (opt_.bench && pos_.global_step == opt_.bench_warmup_steps) profile_.reset();
@@ -166,7 +169,8 @@ class Trainer {
         const double secs = std::chrono::duration<double>(Clock::now() - last_log).count();
         nlohmann::json line = {{"step", pos_.global_step}, {"epoch", pos_.epoch}, {"loss", out.loss.rec + out.loss.distill + out.loss.uniformity},
                                {"rec", out.loss.rec}, {"distill", out.loss.distill}, {"uniformity", out.loss.uniformity},
-                               {"lr", pos_.lr}, {"tokens_per_s_rank", secs > 0 ? tokens_since / secs : 0.0}};
+                               {"lr", pos_.lr}, {"tokens_per_s_rank", secs > 0 ? tokens_since / secs : 0.0},
+                               {"step_ms", step_ms}};
         tokens_since = 0;
         last_log = Clock::now();
         publish(line, plan.steps(), ++steps_this_run, start);
@@ -342,7 +346,7 @@ class Trainer {
   // llmsrec_epoch and llmsrec_eta_seconds (remaining steps at this run's mean step time).
   void publish(const nlohmann::json& line, int64_t steps_per_epoch, int64_t steps_this_run, Clock::time_point start) {
     auto& m = ctx_.metrics();
-    for (const char* key : {"loss", "rec", "distill", "uniformity", "lr", "tokens_per_s_rank"}) {
+    for (const char* key : {"loss", "rec", "distill", "uniformity", "lr", "tokens_per_s_rank", "step_ms"}) {
       m.set(std::string("train_") + key, line.at(key).get<double>());
     }
     m.set("epoch", static_cast<double>(pos_.epoch));

@@ -10,6 +10,7 @@
 # of the same config (same world size, CPU: resume is exact).
 # Env: LLMSREC (binary), LLMSREC_SOURCE_DIR. Exit 77 = skipped (SLURM not installed).
 source "$(dirname "$0")/../integration/lib.sh"
+require_cmd mpirun  # the uninterrupted reference run
 source "$(dirname "$0")/slurm_lib.sh"
 STEPS=30
 

@@ -2,6 +2,7 @@
 # `llmsrec demo` end to end on a small synthetic set: every stage runs (training and
 # evaluation under mpirun with 2 ranks) and the summary carries real metrics.
 source "$(dirname "$0")/lib.sh"
+require_cmd mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 "$LLMSREC" demo --dir "$WORK/demo" --set data.synthetic.users=300 --set teacher.epochs=10 --set train.max_steps=6 \
   --set train.valid_users=100 --json >"$WORK/demo.json" 2>"$WORK/demo.log" || fail "demo failed: $(tail -5 "$WORK/demo.log")"

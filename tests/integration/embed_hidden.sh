@@ -10,6 +10,7 @@
 #  - kill -9 of rank 1 mid-embed leaves the previous hidden.h5 byte for byte, and no other file
 #    that claims to be a hidden.h5.
 source "$(dirname "$0")/lib.sh"
+require_cmd mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # One BLAS thread everywhere: OpenBLAS's own thread pool (not run.threads) picks other kernels
 # for small matrices with more threads, which moves results by float noise on its own.

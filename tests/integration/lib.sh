@@ -27,6 +27,12 @@ json_get() {
 # skip_test MESSAGE : CTest treats exit code 77 as skipped (SKIP_RETURN_CODE).
 skip_test() { echo "SKIPPED: $*"; exit 77; }
 
+# require_cmd CMD... : skip_test unless every CMD is on PATH (e.g. mpirun for the multi-rank tests).
+require_cmd() {
+  local c
+  for c in "$@"; do command -v "$c" >/dev/null || skip_test "$c not found on PATH"; done
+}
+
 # make_tiny_training_data DIR : the inputs of a real `llmsrec train` run that takes seconds:
 # synthetic DIR/dataset.h5 (240 users, 200 items), a small teacher + DIR/targets.h5, and a
 # tiny random LLaMA in DIR/llm. Settings that `train` must repeat: teacher.hidden=16.

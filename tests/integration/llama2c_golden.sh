@@ -2,13 +2,13 @@
 # Acceptance: `lm convert-llama2c` + `lm generate` on stories260K reproduce
 # golden.json of karpathy/llama2.c run.c: prompt ids, the full greedy id
 # sequence, and the top-5 logits at positions 0-2 within 1e-4.
-# Env: LLMSREC (binary), LLMSREC_SHARED_DIR. Skips (exit 0, message) without the shared model.
+# Env: LLMSREC (binary), LLMSREC_SHARED_DIR. Skipped (exit 77, CTest SKIP_RETURN_CODE) without the shared model.
 set -euo pipefail
 : "${LLMSREC:?set LLMSREC to the llmsrec binary}"
 model_dir="${LLMSREC_SHARED_DIR:-}/models/stories260K"
 if [ ! -f "$model_dir/golden.json" ] || [ ! -f "$model_dir/stories260K.bin" ]; then
-  echo "SKIP llama2c_golden: $model_dir (stories260K.bin, golden.json) not found"
-  exit 0
+  echo "SKIPPED: llama2c_golden: $model_dir (stories260K.bin, golden.json) not found"
+  exit 77
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

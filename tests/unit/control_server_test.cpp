@@ -2,6 +2,7 @@
 // TCP, the watchdog's decisions, and HTTP answers to a raw-socket client.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -242,4 +244,87 @@ TEST(ControlServer, SilentClientsNeitherBlockRequestsNorHeartbeats) {
   EXPECT_EQ(status_line(request(server.port(), "GET /metrics HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
   const double age = server.ranks()[0].heartbeat_age_s;
   EXPECT_LT(age, 0.5) << "heartbeats kept flowing while HTTP clients stalled";
+}
+
+TEST(ControlServer, AHelloWithoutARecordIsCountedAndCutLikeAnHttpClient) {
+  auto o = options(1);
+  o.http_read_timeout_s = 1.0;
+  o.http_max_connections = 2;
+  ControlServer server(o);
+  HeartbeatClient r0(client(server.port(), 0));
+  ASSERT_TRUE(wait_for([&] { return server.ranks()[0].seen; }, 5));
+  Socket hello(server.port()), half(server.port());
+  hello.send("LLMSREC-HB 1\n");                    // the protocol line, then nothing
+  half.send("LLMSREC-HB 1\n{\"rank\": 0, \"ho");  // half a record
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Both hold a slot: the next connection is refused at once, not cut at the deadline.
+  auto t0 = Clock::now();
+  Socket refused(server.port(), 2);
+  EXPECT_EQ(refused.read_all(), "");
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 0.5);
+  // Both are cut at http_read_timeout_s (EOF long before the sockets' 5 s receive timeout).
+  t0 = Clock::now();
+  EXPECT_EQ(hello.read_all(), "");
+  EXPECT_EQ(half.read_all(), "");
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 3.0);
+  EXPECT_EQ(status_line(request(server.port(), "GET /status HTTP/1.1\r\n\r\n")), "HTTP/1.1 200 OK");
+  EXPECT_LT(server.ranks()[0].heartbeat_age_s, 0.5) << "the real rank's stream was not affected";
+}
+
+TEST(ControlServer, ASilentHeartbeatStreamIsCutAfterTheHeartbeatTimeout) {
+  auto o = options(2);
+  o.heartbeat_timeout_s = 1.0;
+  ControlServer server(o);  // no on_hung: the watchdog's verdict on rank 0 does nothing here
+  Socket s(server.port());
+  s.send("LLMSREC-HB 1\n{\"rank\": 1, \"host\": \"h\", \"pid\": 1, \"step\": 3, \"phase\": \"p\", \"time\": 0, "
+         "\"progress_age_s\": 0}\n");
+  ASSERT_TRUE(wait_for([&] { return server.ranks()[1].last.step == 3; }, 5));
+  const auto t0 = Clock::now();
+  EXPECT_EQ(s.read_all(), "");  // EOF from the server, not the socket's 5 s receive timeout
+  const double cut_after = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_GT(cut_after, 0.7);
+  EXPECT_LT(cut_after, 3.0);
+}
+
+TEST(ControlServer, OutOfDescriptorsTheServerThreadWaitsInsteadOfSpinning) {
+  ControlServer server(options(1));
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const auto open_now = std::distance(std::filesystem::directory_iterator("/proc/self/fd"), {});
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(open_now + 8);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  // Take every descriptor left, then connect on the last one: the kernel queues the
+  // connection, and the server's accept fails with EMFILE for as long as this lasts.
+  std::vector<int> taken;
+  for (int fd; (fd = ::socket(AF_INET, SOCK_STREAM, 0)) >= 0;) taken.push_back(fd);
+  ASSERT_FALSE(taken.empty());
+  const int client = taken.back();
+  taken.pop_back();
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto cpu_s = [] {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  };
+  const double cpu0 = cpu_s();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const double busy = cpu_s() - cpu0;
+  for (int fd : taken) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_LT(busy, 0.2) << "the process used " << busy << " s of CPU in 1 s while accept failed";
+  // Descriptors back: the queued connection is accepted and answered.
+  const std::string req = "GET /status HTTP/1.1\r\n\r\n";
+  ASSERT_EQ(::send(client, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  timeval tv{3, 0};
+  ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  char buf[64] = {};
+  ASSERT_GT(::recv(client, buf, sizeof(buf) - 1, 0), 0);
+  EXPECT_EQ(status_line(buf), "HTTP/1.1 200 OK");
+  ::close(client);
 }
