@@ -8,6 +8,7 @@
 # train.on_corrupt_checkpoint=previous it must warn, resume from ckpt-6 and end
 # bitwise equal to an uninterrupted 12-step run.
 source "$(dirname "$0")/lib.sh"
+require_cmd mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 D="$WORK/data"

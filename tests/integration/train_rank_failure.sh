@@ -8,6 +8,7 @@
 # previous checkpoint must be intact, `latest`, and resume to the same end as an
 # uninterrupted run, bitwise.
 source "$(dirname "$0")/lib.sh"
+require_cmd mpirun
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 D="$WORK/data"
