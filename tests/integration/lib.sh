@@ -145,3 +145,16 @@ print("%s: worst relative loss difference over %d steps: %.3e" % (label, steps, 
 sys.exit(0 if worst <= tol else 1)
 PY
 }
+
+# ended_within LOG PATTERN END_UNIX_S SECONDS : the job ended (at END_UNIX_S) within SECONDS
+# of the first LOG line matching PATTERN (its spdlog "[YYYY-MM-DD HH:MM:SS.fff]" time).
+ended_within() {
+  python3 - "$@" <<'PY'
+import re, sys, datetime
+line = next(l for l in open(sys.argv[1]) if sys.argv[2] in l)
+t = datetime.datetime.strptime(re.search(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]", line).group(1), "%Y-%m-%d %H:%M:%S.%f")
+lag = float(sys.argv[3]) - t.timestamp()
+print("job ended %.1f s after the line with '%s'" % (lag, sys.argv[2]))
+sys.exit(0 if lag < float(sys.argv[4]) else 1)
+PY
+}

@@ -48,14 +48,7 @@ if grep -qiE "signal 11|segmentation|core dumped|timed out after" "$WORK/fail.lo
   fail "a rank crashed or waited for the collective timeout: $(grep -iE "signal|segment|timed out" "$WORK/fail.log" | head -2)"
 fi
 # From the failed write to the end of the job: seconds, not cluster.timeout_s.
-python3 - "$WORK/fail.log" "$end" <<'PY' || fail "the job did not end within 15 s of the failure"
-import re, sys, datetime
-line = next(l for l in open(sys.argv[1]) if "not written" in l)
-t = datetime.datetime.strptime(re.search(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]", line).group(1), "%Y-%m-%d %H:%M:%S.%f")
-lag = float(sys.argv[2]) - t.timestamp()
-print("job ended %.1f s after the failed checkpoint write" % lag)
-sys.exit(0 if lag < 15 else 1)
-PY
+ended_within "$WORK/fail.log" "not written" "$end" 15 || fail "the job did not end within 15 s of the failure"
 pass "exit 5 within seconds, ENOSPC, path and bytes named (wall $(python3 -c "print('%.1f' % ($end - $start))") s)"
 
 latest="$MNT/run/$(cat "$MNT/run/latest")"

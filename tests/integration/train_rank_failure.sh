@@ -36,14 +36,7 @@ import json, sys
 e = json.load(open(sys.argv[1]))
 assert e["rank"] == 1 and e["exit_code"] == 5 and "injected fault" in e["error"], e
 PY
-python3 - "$WORK/fail.log" "$end" <<'PY' || fail "the job did not end within 15 s of rank 1's failure"
-import re, sys, datetime
-line = next(l for l in open(sys.argv[1]) if "injected fault" in l)
-t = datetime.datetime.strptime(re.search(r"\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\]", line).group(1), "%Y-%m-%d %H:%M:%S.%f")
-lag = float(sys.argv[2]) - t.timestamp()
-print("job ended %.1f s after rank 1 failed" % lag)
-sys.exit(0 if lag < 15 else 1)
-PY
+ended_within "$WORK/fail.log" "injected fault" "$end" 15 || fail "the job did not end within 15 s of rank 1's failure"
 pass "exit 5, 'rank 1 failed: ...' on rank 0, errors/rank-1.json (wall $(python3 -c "print('%.1f' % ($end - $start))") s)"
 
 [ "$(latest_step "$WORK/run")" -eq 6 ] || fail "latest is $(cat "$WORK/run/latest"), expected the step-6 checkpoint"
